@@ -1,0 +1,953 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdpa_gen core: the part of a generic vDPA device that does not depend on
+ * the device type.  See vdpa_gen.h for the contract with type modules.
+ *
+ * Address spaces.  A vhost-vdpa user maps its memory with dma_map/set_map;
+ * those maps survive a device reset (as with VHOST_BACKEND_F_IOTLB_PERSIST)
+ * and go away when the user unmaps them.  An in-kernel driver (virtio_vdpa)
+ * instead goes through the DMA ops of our dma_dev, which hand out IOVA == PA.
+ * The first time those ops are used after a reset, every address space is
+ * switched to a single identity map ("kernel DMA"); a reset or a map from
+ * a vhost-vdpa user ends it.  A user-space driver therefore never sees the
+ * identity map: vhost-vdpa never calls our DMA ops.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-map-ops.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+
+#include "vdpa_gen.h"
+
+/* Upper bound of IOTLB entries per address space a user may create. */
+#define VDPA_GEN_IOTLB_LIMIT	65536
+
+static struct workqueue_struct *vdpa_gen_wq;
+
+static struct vdpa_gen_dev *dev_to_gen(struct device *dev)
+{
+	return vdpa_to_gen(dev_to_vdpa(dev));
+}
+
+static u8 vdpa_gen_status_read(struct vdpa_gen_dev *gdev)
+{
+	u8 status;
+
+	spin_lock(&gdev->cfg_lock);
+	status = gdev->status;
+	spin_unlock(&gdev->cfg_lock);
+	return status;
+}
+
+static void vdpa_gen_status_write(struct vdpa_gen_dev *gdev, u8 status)
+{
+	spin_lock(&gdev->cfg_lock);
+	/* NEEDS_RESET sticks until reset, whatever the driver writes. */
+	if (gdev->broken)
+		status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	gdev->status = status;
+	spin_unlock(&gdev->cfg_lock);
+}
+
+static void vdpa_gen_config_irq(struct vdpa_gen_dev *gdev)
+{
+	struct vdpa_callback cb;
+
+	spin_lock(&gdev->cfg_lock);
+	cb = gdev->config_cb;
+	spin_unlock(&gdev->cfg_lock);
+	if (cb.callback)
+		cb.callback(cb.private);
+}
+
+/* ---- address spaces ---------------------------------------------------- */
+
+static struct vhost_iotlb *vdpa_gen_vq_iotlb(struct vdpa_gen_dev *gdev,
+					     u16 idx)
+{
+	u32 group = 0;
+
+	if (gdev->type->get_vq_group)
+		group = gdev->type->get_vq_group(gdev, idx);
+	return &gdev->iotlb[gdev->group_asid[group]];
+}
+
+/* Called with iotlb_lock held. */
+static void vdpa_gen_end_kernel_dma(struct vdpa_gen_dev *gdev)
+{
+	unsigned int i;
+
+	if (!gdev->kernel_dma)
+		return;
+	for (i = 0; i < gdev->vdpa.nas; i++)
+		vhost_iotlb_reset(&gdev->iotlb[i]);
+	gdev->kernel_dma = false;
+}
+
+static void vdpa_gen_begin_kernel_dma(struct vdpa_gen_dev *gdev)
+{
+	unsigned int i;
+
+	if (READ_ONCE(gdev->kernel_dma))
+		return;
+
+	spin_lock(&gdev->iotlb_lock);
+	if (!gdev->kernel_dma) {
+		for (i = 0; i < gdev->vdpa.nas; i++) {
+			vhost_iotlb_reset(&gdev->iotlb[i]);
+			if (vhost_iotlb_add_range(&gdev->iotlb[i], 0, ULONG_MAX,
+						  0, VHOST_MAP_RW))
+				dev_warn_ratelimited(&gdev->vdpa.dev,
+						     "no memory for identity map\n");
+		}
+		WRITE_ONCE(gdev->kernel_dma, true);
+	}
+	spin_unlock(&gdev->iotlb_lock);
+}
+
+static void *vdpa_gen_dma_alloc(struct device *dev, size_t size,
+				dma_addr_t *dma_addr, gfp_t gfp,
+				unsigned long attrs)
+{
+	void *addr;
+
+	addr = alloc_pages_exact(size, gfp | __GFP_ZERO);
+	if (!addr)
+		return NULL;
+	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	*dma_addr = virt_to_phys(addr);
+	return addr;
+}
+
+static void vdpa_gen_dma_free(struct device *dev, size_t size, void *addr,
+			      dma_addr_t dma_addr, unsigned long attrs)
+{
+	free_pages_exact(addr, size);
+}
+
+static dma_addr_t vdpa_gen_dma_map_page(struct device *dev, struct page *page,
+					unsigned long offset, size_t size,
+					enum dma_data_direction dir,
+					unsigned long attrs)
+{
+	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	return page_to_phys(page) + offset;
+}
+
+static void vdpa_gen_dma_unmap_page(struct device *dev, dma_addr_t dma_addr,
+				    size_t size, enum dma_data_direction dir,
+				    unsigned long attrs)
+{
+}
+
+static int vdpa_gen_dma_map_sg(struct device *dev, struct scatterlist *sgl,
+			       int nents, enum dma_data_direction dir,
+			       unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i;
+
+	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = sg_phys(sg);
+		sg_dma_len(sg) = sg->length;
+	}
+	return nents;
+}
+
+static void vdpa_gen_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
+				  int nents, enum dma_data_direction dir,
+				  unsigned long attrs)
+{
+}
+
+static const struct dma_map_ops vdpa_gen_dma_ops = {
+	.alloc = vdpa_gen_dma_alloc,
+	.free = vdpa_gen_dma_free,
+	.map_page = vdpa_gen_dma_map_page,
+	.unmap_page = vdpa_gen_dma_unmap_page,
+	.map_sg = vdpa_gen_dma_map_sg,
+	.unmap_sg = vdpa_gen_dma_unmap_sg,
+};
+
+/* ---- virtqueues ---------------------------------------------------------- */
+
+static bool vdpa_gen_vq_layout_ok(const struct vdpa_gen_vq *vq)
+{
+	if (!vq->num || vq->num > VDPA_GEN_VQ_NUM_MAX || !is_power_of_2(vq->num))
+		return false;
+	/* Alignment the split ring layout requires (virtio 1.x 2.7). */
+	return !(vq->desc_addr & 15) && !(vq->driver_addr & 1) &&
+	       !(vq->device_addr & 3);
+}
+
+/* Called with vq->lock held. */
+static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
+{
+	struct vdpa_gen_dev *gdev = vq->dev;
+	int err;
+
+	if (!vdpa_gen_vq_layout_ok(vq))
+		return -EINVAL;
+
+	err = vringh_init_iotlb(&vq->vring, gdev->features, vq->num, false,
+				(struct vring_desc *)(uintptr_t)vq->desc_addr,
+				(struct vring_avail *)(uintptr_t)vq->driver_addr,
+				(struct vring_used *)(uintptr_t)vq->device_addr);
+	if (err)
+		return err;
+	vringh_set_iotlb(&vq->vring, vdpa_gen_vq_iotlb(gdev, vq->index),
+			 &gdev->iotlb_lock);
+	vq->vring.last_avail_idx = vq->avail_base;
+	/* Nothing is in flight across a stop: used catches up with avail. */
+	vq->vring.last_used_idx = vq->avail_base;
+	vq->started = true;
+	return 0;
+}
+
+/* Called with vq->lock held. */
+static void vdpa_gen_vq_stop(struct vdpa_gen_vq *vq)
+{
+	if (vq->started)
+		vq->avail_base = vq->vring.last_avail_idx;
+	vq->started = false;
+}
+
+static void vdpa_gen_vq_clear(struct vdpa_gen_vq *vq)
+{
+	mutex_lock(&vq->lock);
+	vq->started = false;
+	vq->ready = false;
+	vq->num = 0;
+	vq->desc_addr = 0;
+	vq->driver_addr = 0;
+	vq->device_addr = 0;
+	vq->avail_base = 0;
+	vq->cb.callback = NULL;
+	vq->cb.private = NULL;
+	vringh_kiov_cleanup(&vq->riov);
+	vringh_kiov_cleanup(&vq->wiov);
+	mutex_unlock(&vq->lock);
+}
+
+bool vdpa_gen_vq_running(struct vdpa_gen_vq *vq)
+{
+	struct vdpa_gen_dev *gdev = vq->dev;
+
+	lockdep_assert_held(&vq->lock);
+	return vq->started && vq->ready && !READ_ONCE(gdev->suspended) &&
+	       !READ_ONCE(gdev->broken) &&
+	       (READ_ONCE(gdev->status) & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_running);
+
+int vdpa_gen_vq_get(struct vdpa_gen_vq *vq, u16 *head)
+{
+	int ret;
+
+	ret = vringh_getdesc_iotlb(&vq->vring, &vq->riov, &vq->wiov, head,
+				   GFP_ATOMIC);
+	if (ret < 0)
+		vdpa_gen_fail(vq->dev, "malformed descriptor chain");
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_get);
+
+ssize_t vdpa_gen_vq_pull(struct vdpa_gen_vq *vq, void *dst, size_t len)
+{
+	ssize_t ret;
+
+	ret = vringh_iov_pull_iotlb(&vq->vring, &vq->riov, dst, len);
+	if (ret < 0)
+		vdpa_gen_fail(vq->dev, "unreadable buffer");
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_pull);
+
+ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len)
+{
+	ssize_t ret;
+
+	ret = vringh_iov_push_iotlb(&vq->vring, &vq->wiov, src, len);
+	if (ret < 0)
+		vdpa_gen_fail(vq->dev, "unwritable buffer");
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_push);
+
+void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq)
+{
+	vringh_abandon_iotlb(&vq->vring, 1);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_put_back);
+
+void vdpa_gen_vq_complete(struct vdpa_gen_vq *vq, u16 head, u32 len)
+{
+	if (vringh_complete_iotlb(&vq->vring, head, len))
+		vdpa_gen_fail(vq->dev, "used ring not writable");
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_complete);
+
+void vdpa_gen_vq_notify(struct vdpa_gen_vq *vq)
+{
+	int ret;
+
+	ret = vringh_need_notify_iotlb(&vq->vring);
+	if (ret < 0) {
+		vdpa_gen_fail(vq->dev, "avail ring not readable");
+		return;
+	}
+	if (!ret || !vq->cb.callback)
+		return;
+	/* The callback may raise a softirq (NAPI): let it run on return. */
+	local_bh_disable();
+	vq->cb.callback(vq->cb.private);
+	local_bh_enable();
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_notify);
+
+void vdpa_gen_vq_kick(struct vdpa_gen_vq *vq)
+{
+	queue_work(vdpa_gen_wq, &vq->work);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_kick);
+
+static void vdpa_gen_vq_work(struct work_struct *work)
+{
+	struct vdpa_gen_vq *vq = container_of(work, struct vdpa_gen_vq, work);
+	struct vdpa_gen_dev *gdev = vq->dev;
+	bool more = false;
+
+	mutex_lock(&vq->lock);
+	if (vdpa_gen_vq_running(vq))
+		more = gdev->type->handle_vq(gdev, vq);
+	mutex_unlock(&vq->lock);
+
+	if (more)
+		vdpa_gen_vq_kick(vq);
+}
+
+void vdpa_gen_fail(struct vdpa_gen_dev *gdev, const char *why)
+{
+	bool first;
+
+	spin_lock(&gdev->cfg_lock);
+	first = !gdev->broken;
+	WRITE_ONCE(gdev->broken, true);
+	gdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	spin_unlock(&gdev->cfg_lock);
+
+	if (!first)
+		return;
+	dev_err_ratelimited(&gdev->vdpa.dev, "%s: device needs reset\n", why);
+	vdpa_gen_config_irq(gdev);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_fail);
+
+void vdpa_gen_config_changed(struct vdpa_gen_dev *gdev)
+{
+	spin_lock(&gdev->cfg_lock);
+	gdev->generation++;
+	spin_unlock(&gdev->cfg_lock);
+	if (vdpa_gen_status_read(gdev) & VIRTIO_CONFIG_S_DRIVER_OK)
+		vdpa_gen_config_irq(gdev);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_config_changed);
+
+/* ---- vdpa_config_ops --------------------------------------------------- */
+
+static struct vdpa_gen_vq *vdpa_gen_get_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (idx >= gdev->nvqs)
+		return NULL;
+	return &gdev->vqs[idx];
+}
+
+static int vdpa_gen_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+				   u64 desc_area, u64 driver_area,
+				   u64 device_area)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	mutex_lock(&vq->lock);
+	vq->desc_addr = desc_area;
+	vq->driver_addr = driver_area;
+	vq->device_addr = device_area;
+	mutex_unlock(&vq->lock);
+	return 0;
+}
+
+static void vdpa_gen_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return;
+	mutex_lock(&vq->lock);
+	vq->num = num;
+	mutex_unlock(&vq->lock);
+}
+
+static void vdpa_gen_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (vq)
+		vdpa_gen_vq_kick(vq);
+}
+
+static void vdpa_gen_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+			       struct vdpa_callback *cb)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return;
+	mutex_lock(&vq->lock);
+	vq->cb = *cb;
+	mutex_unlock(&vq->lock);
+}
+
+static void vdpa_gen_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
+				  bool ready)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+	bool failed = false;
+
+	if (!vq)
+		return;
+
+	mutex_lock(&gdev->lock);
+	mutex_lock(&vq->lock);
+	vq->ready = ready;
+	if (!ready)
+		vdpa_gen_vq_stop(vq);
+	else if (!vq->started &&
+		 (gdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		failed = vdpa_gen_vq_start(vq) != 0;
+	mutex_unlock(&vq->lock);
+	mutex_unlock(&gdev->lock);
+
+	if (failed)
+		vdpa_gen_fail(gdev, "invalid virtqueue layout");
+	else if (ready)
+		vdpa_gen_vq_kick(vq);
+}
+
+static bool vdpa_gen_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+	bool ready;
+
+	if (!vq)
+		return false;
+	mutex_lock(&vq->lock);
+	ready = vq->ready;
+	mutex_unlock(&vq->lock);
+	return ready;
+}
+
+static int vdpa_gen_set_vq_state(struct vdpa_device *vdpa, u16 idx,
+				 const struct vdpa_vq_state *state)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	mutex_lock(&vq->lock);
+	vq->avail_base = state->split.avail_index;
+	if (vq->started) {
+		vq->vring.last_avail_idx = vq->avail_base;
+		vq->vring.last_used_idx = vq->avail_base;
+	}
+	mutex_unlock(&vq->lock);
+	return 0;
+}
+
+static int vdpa_gen_get_vq_state(struct vdpa_device *vdpa, u16 idx,
+				 struct vdpa_vq_state *state)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	mutex_lock(&vq->lock);
+	state->split.avail_index = vq->started ? vq->vring.last_avail_idx :
+						 vq->avail_base;
+	mutex_unlock(&vq->lock);
+	return 0;
+}
+
+static u32 vdpa_gen_get_vq_align(struct vdpa_device *vdpa)
+{
+	return VDPA_GEN_VQ_ALIGN;
+}
+
+static u32 vdpa_gen_get_vq_group(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (idx >= gdev->nvqs || !gdev->type->get_vq_group)
+		return 0;
+	return gdev->type->get_vq_group(gdev, idx);
+}
+
+static u64 vdpa_gen_get_device_features(struct vdpa_device *vdpa)
+{
+	return vdpa_to_gen(vdpa)->device_features;
+}
+
+static int vdpa_gen_set_driver_features(struct vdpa_device *vdpa, u64 features)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	int ret = 0;
+
+	mutex_lock(&gdev->lock);
+	if (gdev->status & VIRTIO_CONFIG_S_FEATURES_OK)
+		ret = -EBUSY;
+	else if (features & ~gdev->device_features)
+		ret = -EINVAL;
+	else
+		gdev->features = features;
+	mutex_unlock(&gdev->lock);
+	return ret;
+}
+
+static u64 vdpa_gen_get_driver_features(struct vdpa_device *vdpa)
+{
+	return vdpa_to_gen(vdpa)->features;
+}
+
+static void vdpa_gen_set_config_cb(struct vdpa_device *vdpa,
+				   struct vdpa_callback *cb)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	spin_lock(&gdev->cfg_lock);
+	gdev->config_cb = *cb;
+	spin_unlock(&gdev->cfg_lock);
+}
+
+static u16 vdpa_gen_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	return VDPA_GEN_VQ_NUM_MAX;
+}
+
+static u16 vdpa_gen_get_vq_num_min(struct vdpa_device *vdpa)
+{
+	return 1;
+}
+
+static u32 vdpa_gen_get_device_id(struct vdpa_device *vdpa)
+{
+	return vdpa_to_gen(vdpa)->type->device_id;
+}
+
+static u32 vdpa_gen_get_vendor_id(struct vdpa_device *vdpa)
+{
+	return 0;
+}
+
+static u8 vdpa_gen_get_status(struct vdpa_device *vdpa)
+{
+	return vdpa_gen_status_read(vdpa_to_gen(vdpa));
+}
+
+/* Called with gdev->lock held. */
+static void vdpa_gen_do_reset(struct vdpa_gen_dev *gdev)
+{
+	u32 i;
+
+	for (i = 0; i < gdev->nvqs; i++)
+		vdpa_gen_vq_clear(&gdev->vqs[i]);
+
+	spin_lock(&gdev->iotlb_lock);
+	vdpa_gen_end_kernel_dma(gdev);
+	for (i = 0; i < VDPA_GEN_MAX_GROUPS; i++)
+		gdev->group_asid[i] = 0;
+	spin_unlock(&gdev->iotlb_lock);
+
+	if (gdev->type->reset)
+		gdev->type->reset(gdev);
+
+	gdev->features = 0;
+	WRITE_ONCE(gdev->suspended, false);
+	spin_lock(&gdev->cfg_lock);
+	WRITE_ONCE(gdev->broken, false);
+	gdev->status = 0;
+	gdev->generation++;
+	spin_unlock(&gdev->cfg_lock);
+}
+
+/* Called with gdev->lock held; returns the status to store. */
+static u8 vdpa_gen_features_ok(struct vdpa_gen_dev *gdev, u8 status)
+{
+	u64 features = gdev->features;
+
+	if (!(features & BIT_ULL(VIRTIO_F_VERSION_1)) ||
+	    (features & ~gdev->device_features) ||
+	    (gdev->type->set_features && gdev->type->set_features(gdev, features)))
+		status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+	return status;
+}
+
+static void vdpa_gen_set_status(struct vdpa_device *vdpa, u8 status)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	bool failed = false;
+	u8 old;
+	u32 i;
+
+	mutex_lock(&gdev->lock);
+	if (!status) {
+		vdpa_gen_do_reset(gdev);
+		mutex_unlock(&gdev->lock);
+		return;
+	}
+
+	old = vdpa_gen_status_read(gdev);
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK))
+		status = vdpa_gen_features_ok(gdev, status);
+
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		for (i = 0; i < gdev->nvqs; i++) {
+			struct vdpa_gen_vq *vq = &gdev->vqs[i];
+
+			mutex_lock(&vq->lock);
+			if (vq->ready && !vq->started && vdpa_gen_vq_start(vq))
+				failed = true;
+			mutex_unlock(&vq->lock);
+		}
+	}
+
+	vdpa_gen_status_write(gdev, status);
+	if (gdev->type->set_status)
+		gdev->type->set_status(gdev, old);
+	mutex_unlock(&gdev->lock);
+
+	if (failed) {
+		vdpa_gen_fail(gdev, "invalid virtqueue layout");
+		return;
+	}
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK))
+		for (i = 0; i < gdev->nvqs; i++)
+			vdpa_gen_vq_kick(&gdev->vqs[i]);
+}
+
+static int vdpa_gen_reset(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	mutex_lock(&gdev->lock);
+	vdpa_gen_do_reset(gdev);
+	mutex_unlock(&gdev->lock);
+	return 0;
+}
+
+static int vdpa_gen_suspend(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	u32 i;
+
+	mutex_lock(&gdev->lock);
+	WRITE_ONCE(gdev->suspended, true);
+	/* Wait for handlers that started before the flag was set. */
+	for (i = 0; i < gdev->nvqs; i++) {
+		mutex_lock(&gdev->vqs[i].lock);
+		mutex_unlock(&gdev->vqs[i].lock);
+	}
+	mutex_unlock(&gdev->lock);
+	return 0;
+}
+
+static size_t vdpa_gen_get_config_size(struct vdpa_device *vdpa)
+{
+	return vdpa_to_gen(vdpa)->type->config_size;
+}
+
+static bool vdpa_gen_config_range_ok(struct vdpa_gen_dev *gdev,
+				     unsigned int offset, unsigned int len)
+{
+	size_t size = gdev->type->config_size;
+
+	return offset <= size && len <= size - offset;
+}
+
+static void vdpa_gen_get_config(struct vdpa_device *vdpa, unsigned int offset,
+				void *buf, unsigned int len)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (!vdpa_gen_config_range_ok(gdev, offset, len)) {
+		memset(buf, 0, len);
+		return;
+	}
+	spin_lock(&gdev->cfg_lock);
+	memcpy(buf, gdev->config + offset, len);
+	spin_unlock(&gdev->cfg_lock);
+}
+
+static void vdpa_gen_set_config(struct vdpa_device *vdpa, unsigned int offset,
+				const void *buf, unsigned int len)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (!vdpa_gen_config_range_ok(gdev, offset, len) ||
+	    !gdev->type->set_config)
+		return;
+	gdev->type->set_config(gdev, offset, buf, len);
+}
+
+static u32 vdpa_gen_get_generation(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	u32 gen;
+
+	spin_lock(&gdev->cfg_lock);
+	gen = gdev->generation;
+	spin_unlock(&gdev->cfg_lock);
+	return gen;
+}
+
+static struct vdpa_iova_range vdpa_gen_get_iova_range(struct vdpa_device *vdpa)
+{
+	struct vdpa_iova_range range = {
+		.first = 0,
+		.last = ULLONG_MAX,
+	};
+
+	return range;
+}
+
+static int vdpa_gen_set_map(struct vdpa_device *vdpa, unsigned int asid,
+			    struct vhost_iotlb *iotlb)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	struct vhost_iotlb_map *map;
+	struct vhost_iotlb *as;
+	int ret = 0;
+
+	if (asid >= vdpa->nas)
+		return -EINVAL;
+
+	spin_lock(&gdev->iotlb_lock);
+	vdpa_gen_end_kernel_dma(gdev);
+	as = &gdev->iotlb[asid];
+	vhost_iotlb_reset(as);
+	for (map = vhost_iotlb_itree_first(iotlb, 0, ULLONG_MAX); map;
+	     map = vhost_iotlb_itree_next(map, 0, ULLONG_MAX)) {
+		ret = vhost_iotlb_add_range(as, map->start, map->last,
+					    map->addr, map->perm);
+		if (ret) {
+			vhost_iotlb_reset(as);
+			break;
+		}
+	}
+	spin_unlock(&gdev->iotlb_lock);
+	return ret;
+}
+
+static int vdpa_gen_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+			    u64 iova, u64 size, u64 pa, u32 perm, void *opaque)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	int ret;
+
+	if (asid >= vdpa->nas || !size || iova + size - 1 < iova)
+		return -EINVAL;
+
+	spin_lock(&gdev->iotlb_lock);
+	vdpa_gen_end_kernel_dma(gdev);
+	ret = vhost_iotlb_add_range_ctx(&gdev->iotlb[asid], iova,
+					iova + size - 1, pa, perm, opaque);
+	spin_unlock(&gdev->iotlb_lock);
+	return ret;
+}
+
+static int vdpa_gen_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			      u64 iova, u64 size)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (asid >= vdpa->nas || !size || iova + size - 1 < iova)
+		return -EINVAL;
+
+	spin_lock(&gdev->iotlb_lock);
+	vdpa_gen_end_kernel_dma(gdev);
+	vhost_iotlb_del_range(&gdev->iotlb[asid], iova, iova + size - 1);
+	spin_unlock(&gdev->iotlb_lock);
+	return 0;
+}
+
+static int vdpa_gen_set_group_asid(struct vdpa_device *vdpa,
+				   unsigned int group, unsigned int asid)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	u32 i;
+
+	if (group >= vdpa->ngroups || asid >= vdpa->nas)
+		return -EINVAL;
+
+	mutex_lock(&gdev->lock);
+	spin_lock(&gdev->iotlb_lock);
+	gdev->group_asid[group] = asid;
+	spin_unlock(&gdev->iotlb_lock);
+	for (i = 0; i < gdev->nvqs; i++) {
+		struct vdpa_gen_vq *vq = &gdev->vqs[i];
+
+		if (vdpa_gen_get_vq_group(vdpa, i) != group)
+			continue;
+		mutex_lock(&vq->lock);
+		if (vq->started)
+			vringh_set_iotlb(&vq->vring, &gdev->iotlb[asid],
+					 &gdev->iotlb_lock);
+		mutex_unlock(&vq->lock);
+	}
+	mutex_unlock(&gdev->lock);
+	return 0;
+}
+
+static void vdpa_gen_free(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	unsigned int i;
+
+	if (gdev->type && gdev->type->release)
+		gdev->type->release(gdev);
+
+	for (i = 0; gdev->vqs && i < gdev->nvqs; i++) {
+		cancel_work_sync(&gdev->vqs[i].work);
+		vringh_kiov_cleanup(&gdev->vqs[i].riov);
+		vringh_kiov_cleanup(&gdev->vqs[i].wiov);
+		mutex_destroy(&gdev->vqs[i].lock);
+	}
+	for (i = 0; i < VDPA_GEN_MAX_AS; i++)
+		vhost_iotlb_reset(&gdev->iotlb[i]);
+	kfree(gdev->vqs);
+	kfree(gdev->config);
+	mutex_destroy(&gdev->lock);
+}
+
+static const struct vdpa_config_ops vdpa_gen_config_ops = {
+	.set_vq_address = vdpa_gen_set_vq_address,
+	.set_vq_num = vdpa_gen_set_vq_num,
+	.kick_vq = vdpa_gen_kick_vq,
+	.set_vq_cb = vdpa_gen_set_vq_cb,
+	.set_vq_ready = vdpa_gen_set_vq_ready,
+	.get_vq_ready = vdpa_gen_get_vq_ready,
+	.set_vq_state = vdpa_gen_set_vq_state,
+	.get_vq_state = vdpa_gen_get_vq_state,
+	.get_vq_align = vdpa_gen_get_vq_align,
+	.get_vq_group = vdpa_gen_get_vq_group,
+	.get_device_features = vdpa_gen_get_device_features,
+	.set_driver_features = vdpa_gen_set_driver_features,
+	.get_driver_features = vdpa_gen_get_driver_features,
+	.set_config_cb = vdpa_gen_set_config_cb,
+	.get_vq_num_max = vdpa_gen_get_vq_num_max,
+	.get_vq_num_min = vdpa_gen_get_vq_num_min,
+	.get_device_id = vdpa_gen_get_device_id,
+	.get_vendor_id = vdpa_gen_get_vendor_id,
+	.get_status = vdpa_gen_get_status,
+	.set_status = vdpa_gen_set_status,
+	.reset = vdpa_gen_reset,
+	.suspend = vdpa_gen_suspend,
+	.get_config_size = vdpa_gen_get_config_size,
+	.get_config = vdpa_gen_get_config,
+	.set_config = vdpa_gen_set_config,
+	.get_generation = vdpa_gen_get_generation,
+	.get_iova_range = vdpa_gen_get_iova_range,
+	.set_map = vdpa_gen_set_map,
+	.dma_map = vdpa_gen_dma_map,
+	.dma_unmap = vdpa_gen_dma_unmap,
+	.set_group_asid = vdpa_gen_set_group_asid,
+	.free = vdpa_gen_free,
+};
+
+struct vdpa_gen_dev *vdpa_gen_create(const struct vdpa_gen_type *type,
+				     struct device *parent, const char *name,
+				     size_t size, u32 nvqs)
+{
+	struct vdpa_gen_dev *gdev;
+	struct vdpa_device *vdpa;
+	struct device *dev;
+	u32 i;
+	int ret;
+
+	if (WARN_ON(size < sizeof(*gdev) || !type->handle_vq ||
+		    !type->ngroups || type->ngroups > VDPA_GEN_MAX_GROUPS ||
+		    !type->nas || type->nas > VDPA_GEN_MAX_AS) || !nvqs)
+		return ERR_PTR(-EINVAL);
+
+	vdpa = __vdpa_alloc_device(parent, &vdpa_gen_config_ops, type->ngroups,
+				   type->nas, size, name, false);
+	if (IS_ERR(vdpa))
+		return ERR_CAST(vdpa);
+
+	gdev = vdpa_to_gen(vdpa);
+	gdev->type = type;
+	mutex_init(&gdev->lock);
+	spin_lock_init(&gdev->iotlb_lock);
+	spin_lock_init(&gdev->cfg_lock);
+	for (i = 0; i < VDPA_GEN_MAX_AS; i++)
+		vhost_iotlb_init(&gdev->iotlb[i], VDPA_GEN_IOTLB_LIMIT, 0);
+	gdev->device_features = VDPA_GEN_CORE_FEATURES | type->features;
+
+	ret = -ENOMEM;
+	gdev->config = kzalloc(type->config_size, GFP_KERNEL);
+	if (!gdev->config)
+		goto err_put;
+	gdev->vqs = kcalloc(nvqs, sizeof(*gdev->vqs), GFP_KERNEL);
+	if (!gdev->vqs)
+		goto err_put;
+	gdev->nvqs = nvqs;
+	for (i = 0; i < nvqs; i++) {
+		struct vdpa_gen_vq *vq = &gdev->vqs[i];
+
+		mutex_init(&vq->lock);
+		INIT_WORK(&vq->work, vdpa_gen_vq_work);
+		vq->dev = gdev;
+		vq->index = i;
+		vringh_kiov_init(&vq->riov, NULL, 0);
+		vringh_kiov_init(&vq->wiov, NULL, 0);
+	}
+
+	dev = &vdpa->dev;
+	dev->dma_mask = &dev->coherent_dma_mask;
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_put;
+	set_dma_ops(dev, &vdpa_gen_dma_ops);
+	vdpa->dma_dev = dev;
+	return gdev;
+
+err_put:
+	put_device(&vdpa->dev);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_create);
+
+static int __init vdpa_gen_init(void)
+{
+	vdpa_gen_wq = alloc_workqueue("vdpa_gen", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return vdpa_gen_wq ? 0 : -ENOMEM;
+}
+
+static void __exit vdpa_gen_exit(void)
+{
+	destroy_workqueue(vdpa_gen_wq);
+}
+
+module_init(vdpa_gen_init);
+module_exit(vdpa_gen_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Generic vDPA device core");

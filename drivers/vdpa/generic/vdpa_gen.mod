@@ -1,0 +1,1 @@
+/work/main/drivers/vdpa/generic/core.o

@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A minimal vhost-vdpa userspace driver for the selftests.
+ *
+ * See vhost_client.h for the model. The order of operations follows the
+ * virtio device initialisation sequence: reset, ACKNOWLEDGE, DRIVER,
+ * features, FEATURES_OK (re-read), queue setup, DRIVER_OK.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+
+#include "vhost_client.h"
+
+#define VHC_SYSFS_DEVS		"/sys/bus/vdpa/devices"
+#define VHC_BIND_WAIT_MS	5000
+#define VHC_NEED_BACKEND	((1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) | \
+				 (1ULL << VHOST_BACKEND_F_IOTLB_BATCH))
+
+static int vhc_err(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+static int vhc_ioctl(struct vhc_dev *d, unsigned long req, void *arg)
+{
+	return ioctl(d->fd, req, arg) < 0 ? vhc_err() : 0;
+}
+
+static int vhc_sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vhc_err();
+	n = write(fd, val, len);
+	if (n < 0)
+		n = vhc_err();
+	close(fd);
+	if (n < 0)
+		return n;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static void vhc_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000L,
+	};
+
+	nanosleep(&ts, NULL);
+}
+
+static long long vhc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* --- vdpa device management ------------------------------------------- */
+
+/**
+ * vhc_mgmtdev_present() - is a vdpa management device registered?
+ * @mgmtdev: management device name as shown by "vdpa mgmtdev show"
+ *
+ * Return: true if the vdpa tool knows @mgmtdev.
+ */
+bool vhc_mgmtdev_present(const char *mgmtdev)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "vdpa mgmtdev show %s >/dev/null 2>&1",
+		 mgmtdev);
+	return system(cmd) == 0;
+}
+
+/**
+ * vhc_vdpa_add() - create a vdpa device with the vdpa tool
+ * @mgmtdev: management device
+ * @name: new device name
+ * @extra: further "vdpa dev add" arguments (mac, mtu, ...), may be NULL
+ *
+ * Return: 0 or -EIO.
+ */
+int vhc_vdpa_add(const char *mgmtdev, const char *name, const char *extra)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "vdpa dev add mgmtdev %s name %s %s",
+		 mgmtdev, name, extra ? extra : "");
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
+/**
+ * vhc_vdpa_del() - delete a vdpa device (quietly; it may be gone already)
+ * @name: device name
+ *
+ * Return: 0 or -EIO.
+ */
+int vhc_vdpa_del(const char *name)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "vdpa dev del %s >/dev/null 2>&1", name);
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
+/**
+ * vhc_find_minor() - which /dev/vhost-vdpa-N belongs to a vdpa device?
+ * @name: vdpa device name
+ *
+ * Return: N, or -ENOENT if the device is not bound to vhost_vdpa.
+ */
+int vhc_find_minor(const char *name)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int minor = -ENOENT;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s", name);
+	dir = opendir(path);
+	if (!dir)
+		return -ENOENT;
+	while ((de = readdir(dir))) {
+		if (sscanf(de->d_name, "vhost-vdpa-%d", &minor) == 1)
+			break;
+		minor = -ENOENT;
+	}
+	closedir(dir);
+	return minor;
+}
+
+static int vhc_bound_driver(const char *name, char *drv, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s/driver", name);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return vhc_err();
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	strcpy(drv, base);
+	return 0;
+}
+
+/**
+ * vhc_bind_vhost_vdpa() - make vhost_vdpa the driver of a vdpa device
+ * @name: vdpa device name
+ *
+ * Sets driver_override, unbinds any other driver, asks the bus to probe
+ * and waits until /dev/vhost-vdpa-N exists.
+ *
+ * Return: N, or a negative errno.
+ */
+int vhc_bind_vhost_vdpa(const char *name)
+{
+	char path[PATH_MAX], dev[64], drv[64];
+	long long deadline;
+	int ret, minor;
+
+	snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s/driver_override",
+		 name);
+	ret = vhc_sysfs_write(path, "vhost_vdpa");
+	if (ret)
+		return ret;
+
+	if (!vhc_bound_driver(name, drv, sizeof(drv)) &&
+	    strcmp(drv, "vhost_vdpa")) {
+		snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s/driver/unbind",
+			 name);
+		ret = vhc_sysfs_write(path, name);
+		if (ret)
+			return ret;
+	}
+	if (vhc_bound_driver(name, drv, sizeof(drv))) {
+		ret = vhc_sysfs_write("/sys/bus/vdpa/drivers_probe", name);
+		if (ret)
+			return ret;
+	}
+
+	deadline = vhc_now_ms() + VHC_BIND_WAIT_MS;
+	for (;;) {
+		minor = vhc_find_minor(name);
+		if (minor >= 0) {
+			snprintf(dev, sizeof(dev), "/dev/vhost-vdpa-%d", minor);
+			if (!access(dev, R_OK | W_OK))
+				return minor;
+		}
+		if (vhc_now_ms() > deadline)
+			return -ETIMEDOUT;
+		vhc_sleep_ms(10);
+	}
+}
+
+/* --- control path --------------------------------------------------------- */
+
+/**
+ * vhc_get_status() - read the virtio device status byte
+ * @d: device
+ * @status: where to store it
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_get_status(struct vhc_dev *d, __u8 *status)
+{
+	return vhc_ioctl(d, VHOST_VDPA_GET_STATUS, status);
+}
+
+/**
+ * vhc_set_status() - write the virtio device status byte
+ * @d: device
+ * @status: new status; 0 resets the device
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_set_status(struct vhc_dev *d, __u8 status)
+{
+	return vhc_ioctl(d, VHOST_VDPA_SET_STATUS, &status);
+}
+
+/**
+ * vhc_reset() - reset the device and forget the client's ring state
+ * @d: device
+ *
+ * Guest memory stays allocated and mapped in vhost-vdpa's IOTLB.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_reset(struct vhc_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHC_MAX_VQS; i++)
+		d->vqs[i].ready = false;
+	d->features = 0;
+	return vhc_set_status(d, 0);
+}
+
+static int vhc_add_status(struct vhc_dev *d, __u8 bits)
+{
+	__u8 status;
+	int ret;
+
+	ret = vhc_get_status(d, &status);
+	if (ret)
+		return ret;
+	return vhc_set_status(d, status | bits);
+}
+
+/**
+ * vhc_set_features() - VHOST_SET_FEATURES, nothing else
+ * @d: device
+ * @features: feature bits to write
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_set_features(struct vhc_dev *d, __u64 features)
+{
+	return vhc_ioctl(d, VHOST_SET_FEATURES, &features);
+}
+
+/**
+ * vhc_negotiate() - negotiate features up to FEATURES_OK
+ * @d: device, freshly reset (status 0)
+ * @wanted: features the caller can use; only offered ones are acked
+ *
+ * Does not reset by itself: on 6.1 a reset may drop the parent's copy of
+ * the IOTLB (vdpa_sim does), so callers reset first, then map, then
+ * negotiate.
+ *
+ * Return: 0, -EPROTO if the device did not keep FEATURES_OK, or another
+ * negative errno.
+ */
+int vhc_negotiate(struct vhc_dev *d, __u64 wanted)
+{
+	__u64 features = wanted & d->device_features;
+	__u8 status;
+	int ret;
+
+	ret = vhc_set_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	if (!ret)
+		ret = vhc_add_status(d, VIRTIO_CONFIG_S_DRIVER);
+	if (!ret)
+		ret = vhc_set_features(d, features);
+	if (!ret)
+		ret = vhc_add_status(d, VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!ret)
+		ret = vhc_get_status(d, &status);
+	if (ret)
+		return ret;
+	if (!(status & VIRTIO_CONFIG_S_FEATURES_OK))
+		return -EPROTO;
+	d->features = features;
+	return 0;
+}
+
+/**
+ * vhc_get_config() - read device config space
+ * @d: device
+ * @off: offset into config space
+ * @buf: destination
+ * @len: bytes to read
+ *
+ * Return: 0 or a negative errno (the kernel's: EINVAL, E2BIG, ...).
+ */
+int vhc_get_config(struct vhc_dev *d, __u32 off, void *buf, __u32 len)
+{
+	struct vhost_vdpa_config *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c) + len);
+	if (!c)
+		return -ENOMEM;
+	c->off = off;
+	c->len = len;
+	ret = vhc_ioctl(d, VHOST_VDPA_GET_CONFIG, c);
+	if (!ret)
+		memcpy(buf, c->buf, len);
+	free(c);
+	return ret;
+}
+
+/**
+ * vhc_driver_ok() - set DRIVER_OK
+ * @d: device
+ *
+ * The caller checks NEEDS_RESET itself: a device may accept DRIVER_OK and
+ * then report that it cannot work with the configuration it was given.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_driver_ok(struct vhc_dev *d)
+{
+	return vhc_add_status(d, VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/**
+ * vhc_open() - open the vhost-vdpa device of a bound vdpa device
+ * @d: client state to initialise
+ * @name: vdpa device name
+ *
+ * Takes ownership, acks the IOTLB v2 + batch backend features, reads the
+ * device's identity and limits and resets it.
+ *
+ * Return: 0 or a negative errno; on error nothing is left open.
+ */
+int vhc_open(struct vhc_dev *d, const char *name)
+{
+	struct vhost_vdpa_iova_range range;
+	char path[64];
+	__u64 bf;
+	unsigned int i;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	for (i = 0; i < VHC_MAX_VQS; i++) {
+		d->vqs[i].kick_fd = -1;
+		d->vqs[i].call_fd = -1;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+
+	d->minor = vhc_find_minor(name);
+	if (d->minor < 0)
+		return d->minor;
+	snprintf(path, sizeof(path), "/dev/vhost-vdpa-%d", d->minor);
+	d->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0)
+		return vhc_err();
+
+	ret = vhc_ioctl(d, VHOST_SET_OWNER, NULL);
+	if (ret)
+		goto err_close;
+	ret = vhc_ioctl(d, VHOST_GET_BACKEND_FEATURES, &bf);
+	if (ret)
+		goto err_close;
+	if ((bf & VHC_NEED_BACKEND) != VHC_NEED_BACKEND) {
+		ret = -EOPNOTSUPP;
+		goto err_close;
+	}
+	bf = VHC_NEED_BACKEND;
+	ret = vhc_ioctl(d, VHOST_SET_BACKEND_FEATURES, &bf);
+	if (ret)
+		goto err_close;
+	d->backend_features = bf;
+
+	ret = vhc_ioctl(d, VHOST_VDPA_GET_DEVICE_ID, &d->device_id);
+	if (!ret)
+		ret = vhc_ioctl(d, VHOST_GET_FEATURES, &d->device_features);
+	if (!ret)
+		ret = vhc_ioctl(d, VHOST_VDPA_GET_VRING_NUM, &d->vq_num_max);
+	if (!ret)
+		ret = vhc_ioctl(d, VHOST_VDPA_GET_VQS_COUNT, &d->nvqs);
+	if (!ret)
+		ret = vhc_ioctl(d, VHOST_VDPA_GET_CONFIG_SIZE, &d->config_size);
+	if (!ret)
+		ret = vhc_ioctl(d, VHOST_VDPA_GET_IOVA_RANGE, &range);
+	if (ret)
+		goto err_close;
+	d->iova_first = range.first;
+	d->iova_last = range.last;
+
+	ret = vhc_reset(d);
+	if (ret)
+		goto err_close;
+	return 0;
+
+err_close:
+	close(d->fd);
+	d->fd = -1;
+	return ret;
+}
+
+/**
+ * vhc_close() - reset the device, unmap guest memory, release everything
+ * @d: device; may be partially set up or already closed
+ */
+void vhc_close(struct vhc_dev *d)
+{
+	unsigned int i;
+
+	if (d->fd >= 0) {
+		vhc_set_status(d, 0);
+		if (d->mem_mapped)
+			vhc_mem_unmap(d);
+	}
+	for (i = 0; i < VHC_MAX_VQS; i++) {
+		if (d->vqs[i].kick_fd >= 0)
+			close(d->vqs[i].kick_fd);
+		if (d->vqs[i].call_fd >= 0)
+			close(d->vqs[i].call_fd);
+		d->vqs[i].kick_fd = -1;
+		d->vqs[i].call_fd = -1;
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	if (d->mem)
+		munmap(d->mem, d->mem_size);
+	d->mem = NULL;
+}
+
+/* --- guest memory and IOTLB --------------------------------------------- */
+
+static int vhc_iotlb_msg(struct vhc_dev *d, __u8 type, __u64 iova,
+			 __u64 size, __u64 uaddr, __u8 perm)
+{
+	struct vhost_msg_v2 msg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = VHOST_IOTLB_MSG_V2;
+	msg.iotlb.type = type;
+	msg.iotlb.iova = iova;
+	msg.iotlb.size = size;
+	msg.iotlb.uaddr = uaddr;
+	msg.iotlb.perm = perm;
+
+	n = write(d->fd, &msg, sizeof(msg));
+	if (n < 0)
+		return vhc_err();
+	return n == sizeof(msg) ? 0 : -EIO;
+}
+
+/**
+ * vhc_iotlb_batch() - open or close an IOTLB update batch
+ * @d: device
+ * @begin: true for BATCH_BEGIN, false for BATCH_END
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_iotlb_batch(struct vhc_dev *d, bool begin)
+{
+	return vhc_iotlb_msg(d, begin ? VHOST_IOTLB_BATCH_BEGIN :
+				 VHOST_IOTLB_BATCH_END, 0, 0, 0, 0);
+}
+
+/**
+ * vhc_iotlb_update() - map [iova, iova + size) to this process' memory
+ * @d: device
+ * @iova: device address
+ * @size: bytes
+ * @uaddr: process address backing @iova
+ * @perm: VHOST_ACCESS_RO/WO/RW
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_iotlb_update(struct vhc_dev *d, __u64 iova, __u64 size,
+		     const void *uaddr, __u8 perm)
+{
+	return vhc_iotlb_msg(d, VHOST_IOTLB_UPDATE, iova, size,
+			     (__u64)(uintptr_t)uaddr, perm);
+}
+
+/**
+ * vhc_iotlb_invalidate() - unmap [iova, iova + size)
+ * @d: device
+ * @iova: device address
+ * @size: bytes
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_iotlb_invalidate(struct vhc_dev *d, __u64 iova, __u64 size)
+{
+	return vhc_iotlb_msg(d, VHOST_IOTLB_INVALIDATE, iova, size, 0, 0);
+}
+
+/**
+ * vhc_mem_init() - allocate (but do not map) guest memory
+ * @d: device
+ * @size: bytes, rounded up to pages
+ *
+ * Picks an IOVA window inside the device's usable range; tries to lift
+ * RLIMIT_MEMLOCK because vhost-vdpa pins the pages against it.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mem_init(struct vhc_dev *d, size_t size)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	size_t page = sysconf(_SC_PAGESIZE);
+	__u64 iova;
+
+	size = (size + page - 1) & ~(page - 1);
+	iova = VHC_IOVA_BASE;
+	if (iova < d->iova_first || iova + size - 1 > d->iova_last)
+		iova = (d->iova_first + page - 1) & ~((__u64)page - 1);
+	if (iova + size - 1 > d->iova_last)
+		return -ERANGE;
+
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+	d->mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (d->mem == MAP_FAILED) {
+		d->mem = NULL;
+		return vhc_err();
+	}
+	d->mem_size = size;
+	d->mem_iova = iova;
+	d->mem_used = 0;
+	return 0;
+}
+
+/**
+ * vhc_alloc() - carve zeroed, aligned space out of guest memory
+ * @d: device
+ * @size: bytes
+ * @align: power of two
+ *
+ * Return: the space, or NULL if guest memory is exhausted.
+ */
+void *vhc_alloc(struct vhc_dev *d, size_t size, size_t align)
+{
+	size_t off = (d->mem_used + align - 1) & ~(align - 1);
+
+	if (!d->mem || off > d->mem_size || size > d->mem_size - off)
+		return NULL;
+	d->mem_used = off + size;
+	memset((char *)d->mem + off, 0, size);
+	return (char *)d->mem + off;
+}
+
+/**
+ * vhc_iova() - device address of a byte of guest memory
+ * @d: device
+ * @p: pointer into guest memory
+ *
+ * Return: the IOVA, or ~0 if @p is outside guest memory.
+ */
+__u64 vhc_iova(const struct vhc_dev *d, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)d->mem;
+
+	if (!d->mem || (uintptr_t)p < (uintptr_t)d->mem || off >= d->mem_size)
+		return ~0ULL;
+	return d->mem_iova + off;
+}
+
+/**
+ * vhc_mem_map() - map all of guest memory, read-write, in one batch
+ * @d: device
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mem_map(struct vhc_dev *d)
+{
+	int ret, end;
+
+	ret = vhc_iotlb_batch(d, true);
+	if (ret)
+		return ret;
+	ret = vhc_iotlb_update(d, d->mem_iova, d->mem_size, d->mem,
+			       VHOST_ACCESS_RW);
+	end = vhc_iotlb_batch(d, false);
+	if (!ret)
+		ret = end;
+	if (!ret)
+		d->mem_mapped = true;
+	return ret;
+}
+
+/**
+ * vhc_mem_unmap() - remove guest memory from the device IOTLB
+ * @d: device
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mem_unmap(struct vhc_dev *d)
+{
+	int ret, end;
+
+	ret = vhc_iotlb_batch(d, true);
+	if (ret)
+		return ret;
+	ret = vhc_iotlb_invalidate(d, d->mem_iova, d->mem_size);
+	end = vhc_iotlb_batch(d, false);
+	if (!ret)
+		ret = end;
+	if (!ret)
+		d->mem_mapped = false;
+	return ret;
+}
+
+/* --- virtqueues ----------------------------------------------------------- */
+
+static int vhc_vring_state(struct vhc_dev *d, unsigned long req,
+			   unsigned int index, unsigned int num)
+{
+	struct vhost_vring_state s = { .index = index, .num = num };
+
+	return vhc_ioctl(d, req, &s);
+}
+
+static int vhc_vring_file(struct vhc_dev *d, unsigned long req,
+			  unsigned int index, int fd)
+{
+	struct vhost_vring_file f = { .index = index, .fd = fd };
+
+	return vhc_ioctl(d, req, &f);
+}
+
+/**
+ * vhc_vq_setup() - lay out a split ring in guest memory and hand it over
+ * @d: device, features already negotiated, guest memory mapped
+ * @index: virtqueue index
+ * @num: ring size; passed to the device unchecked so tests can probe it
+ *
+ * Return: 0 or a negative errno (e.g. EINVAL from SET_VRING_NUM).
+ */
+int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
+{
+	struct vhc_vq *vq;
+	struct vhost_vring_addr addr;
+	unsigned int i;
+	int ret;
+
+	if (index >= VHC_MAX_VQS || !num || num > 0x10000)
+		return -EINVAL;
+	vq = &d->vqs[index];
+	vq->dev = d;
+	vq->index = index;
+	vq->num = num;
+	vq->ready = false;
+	vq->desc = vhc_alloc(d, sizeof(*vq->desc) * num, 64);
+	vq->avail = vhc_alloc(d, sizeof(*vq->avail) +
+			      sizeof(vq->avail->ring[0]) * (num + 1), 64);
+	vq->used = vhc_alloc(d, sizeof(*vq->used) +
+			     sizeof(vq->used->ring[0]) * num + 2, 64);
+	if (!vq->desc || !vq->avail || !vq->used)
+		return -ENOMEM;
+
+	/* Free descriptors form a list linked through .next. */
+	for (i = 0; i < num; i++)
+		vq->desc[i].next = htole16((i + 1) & 0xffff);
+	vq->free_head = 0;
+	vq->num_free = num;
+	vq->avail_idx = 0;
+	vq->last_used = 0;
+
+	if (vq->kick_fd < 0)
+		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vq->call_fd < 0)
+		vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vq->kick_fd < 0 || vq->call_fd < 0)
+		return vhc_err();
+
+	ret = vhc_vring_state(d, VHOST_SET_VRING_NUM, index, num);
+	if (ret)
+		return ret;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.index = index;
+	addr.desc_user_addr = vhc_iova(d, vq->desc);
+	addr.avail_user_addr = vhc_iova(d, vq->avail);
+	addr.used_user_addr = vhc_iova(d, vq->used);
+	ret = vhc_ioctl(d, VHOST_SET_VRING_ADDR, &addr);
+	if (!ret)
+		ret = vhc_vring_state(d, VHOST_SET_VRING_BASE, index, 0);
+	if (!ret)
+		ret = vhc_vring_file(d, VHOST_SET_VRING_KICK, index,
+				     vq->kick_fd);
+	if (!ret)
+		ret = vhc_vring_file(d, VHOST_SET_VRING_CALL, index,
+				     vq->call_fd);
+	if (!ret)
+		ret = vhc_vring_state(d, VHOST_VDPA_SET_VRING_ENABLE, index, 1);
+	if (!ret)
+		vq->ready = true;
+	return ret;
+}
+
+static void vhc_vq_publish(struct vhc_vq *vq, __u16 head)
+{
+	vq->avail->ring[vq->avail_idx % vq->num] = htole16(head);
+	vq->avail_idx++;
+	/* The ring entry must be visible before the index that covers it. */
+	__atomic_store_n(&vq->avail->idx, htole16(vq->avail_idx),
+			 __ATOMIC_RELEASE);
+}
+
+static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
+			const __u32 *len, unsigned int n, unsigned int n_out)
+{
+	__u16 head = vq->free_head, i = head;
+	unsigned int k;
+
+	if (!vq->ready || !n || n > vq->num_free)
+		return -ENOSPC;
+	for (k = 0; k < n; k++) {
+		struct vring_desc *desc = &vq->desc[i];
+		__u16 flags = 0;
+
+		if (k >= n_out)
+			flags |= VRING_DESC_F_WRITE;
+		if (k + 1 < n)
+			flags |= VRING_DESC_F_NEXT;
+		desc->addr = htole64(iova[k]);
+		desc->len = htole32(len[k]);
+		desc->flags = htole16(flags);
+		/* .next already names the following free descriptor. */
+		i = le16toh(desc->next);
+	}
+	vq->free_head = i;
+	vq->num_free -= n;
+	vhc_vq_publish(vq, head);
+	return head;
+}
+
+/**
+ * vhc_vq_add() - expose one descriptor chain to the device
+ * @vq: virtqueue
+ * @out: device-readable buffers, first in the chain
+ * @n_out: number of @out buffers
+ * @in: device-writable buffers, after @out
+ * @n_in: number of @in buffers
+ *
+ * Does not kick.
+ *
+ * Return: the head descriptor id, -ENOSPC if the ring is full, -EFAULT if a
+ * buffer is not in guest memory.
+ */
+int vhc_vq_add(struct vhc_vq *vq, const struct vhc_buf *out,
+	       unsigned int n_out, const struct vhc_buf *in,
+	       unsigned int n_in)
+{
+	unsigned int n = n_out + n_in, k;
+	__u64 iova[16];
+	__u32 len[16];
+
+	if (n > 16)
+		return -E2BIG;
+	for (k = 0; k < n; k++) {
+		const struct vhc_buf *b = k < n_out ? &out[k] : &in[k - n_out];
+
+		iova[k] = vhc_iova(vq->dev, b->addr);
+		len[k] = b->len;
+		if (iova[k] == ~0ULL ||
+		    vhc_iova(vq->dev, (char *)b->addr + b->len - 1) == ~0ULL)
+			return -EFAULT;
+	}
+	return vhc_vq_chain(vq, iova, len, n, n_out);
+}
+
+/**
+ * vhc_vq_add_raw() - expose a single descriptor with an arbitrary address
+ * @vq: virtqueue
+ * @iova: device address, not checked
+ * @len: length
+ * @write: device-writable
+ *
+ * For negative tests (buffers outside guest memory).
+ *
+ * Return: the head descriptor id or a negative errno.
+ */
+int vhc_vq_add_raw(struct vhc_vq *vq, __u64 iova, __u32 len, bool write)
+{
+	return vhc_vq_chain(vq, &iova, &len, 1, write ? 0 : 1);
+}
+
+/**
+ * vhc_vq_kick() - notify the device through the kick eventfd
+ * @vq: virtqueue
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_vq_kick(struct vhc_vq *vq)
+{
+	__u64 one = 1;
+
+	if (write(vq->kick_fd, &one, sizeof(one)) != sizeof(one))
+		return vhc_err();
+	return 0;
+}
+
+/**
+ * vhc_vq_wait() - wait for the device to signal the call eventfd
+ * @vq: virtqueue
+ * @timeout_ms: how long, in milliseconds
+ *
+ * Return: 0 after a signal (consumed), -ETIMEDOUT, or a negative errno.
+ */
+int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = vq->call_fd, .events = POLLIN };
+	__u64 count;
+	int ret;
+
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret < 0)
+		return vhc_err();
+	if (!ret)
+		return -ETIMEDOUT;
+	if (read(vq->call_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return vhc_err();
+	return 0;
+}
+
+/**
+ * vhc_vq_get_used() - consume one used ring entry, if any
+ * @vq: virtqueue
+ * @id: head id of the chain the device returned
+ * @len: bytes the device wrote into the chain
+ *
+ * The chain's descriptors go back on the free list.
+ *
+ * Return: 1 if an entry was consumed, 0 if none is pending, -EIO if the
+ * device returned an id that is not a chain head in flight.
+ */
+int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len)
+{
+	struct vring_used_elem *e;
+	__u16 used_idx, i, n = 1;
+	__u32 head;
+
+	used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+	if (used_idx == vq->last_used)
+		return 0;
+	e = &vq->used->ring[vq->last_used % vq->num];
+	head = le32toh(e->id);
+	if (head >= vq->num)
+		return -EIO;
+	*id = head;
+	*len = le32toh(e->len);
+	vq->last_used++;
+
+	i = head;
+	while (le16toh(vq->desc[i].flags) & VRING_DESC_F_NEXT) {
+		i = le16toh(vq->desc[i].next);
+		if (i >= vq->num || ++n > vq->num)
+			return -EIO;
+	}
+	vq->desc[i].next = htole16(vq->free_head);
+	vq->free_head = head;
+	vq->num_free += n;
+	return 1;
+}
+
+/**
+ * vhc_vq_wait_used() - consume one used entry, waiting for it if needed
+ * @vq: virtqueue
+ * @id: head id of the returned chain
+ * @len: bytes written by the device
+ * @timeout_ms: total time to wait
+ *
+ * Return: 0, -ETIMEDOUT, or a negative errno.
+ */
+int vhc_vq_wait_used(struct vhc_vq *vq, __u32 *id, __u32 *len,
+		     int timeout_ms)
+{
+	long long deadline = vhc_now_ms() + timeout_ms;
+	long long left;
+	int ret;
+
+	for (;;) {
+		ret = vhc_vq_get_used(vq, id, len);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		left = deadline - vhc_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ret = vhc_vq_wait(vq, (int)left);
+		if (ret && ret != -ETIMEDOUT)
+			return ret;
+	}
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A minimal userspace driver for vhost-vdpa character
+ * devices, used by the vdpa_generic selftests.
+ *
+ * One struct vhc_dev per /dev/vhost-vdpa-N. "Guest memory" is an anonymous
+ * mapping of this process, made visible to the device through IOTLB v2
+ * messages; every address handed to the device (rings, buffers) is an IOVA
+ * inside that window. Rings are split rings without EVENT_IDX: the client
+ * kicks after every batch and the device interrupts for every used entry.
+ *
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure; they never exit the process, so tests decide what is fatal.
+ */
+#ifndef VHOST_CLIENT_H
+#define VHOST_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <linux/virtio_ring.h>
+
+#define VHC_MAX_VQS		8
+#define VHC_NAME_MAX		64
+
+/* Where guest memory starts in IOVA space, unless the device forbids it. */
+#define VHC_IOVA_BASE		0x40000000ULL
+
+/**
+ * struct vhc_vq - one split virtqueue owned by the client
+ * @dev: device the queue belongs to
+ * @index: virtqueue index on the device
+ * @num: ring size (entries)
+ * @desc: descriptor table, in guest memory
+ * @avail: driver ring, in guest memory
+ * @used: device ring, in guest memory
+ * @kick_fd: eventfd the client writes to notify the device
+ * @call_fd: eventfd the device signals when it used buffers
+ * @free_head: first descriptor of the free list (chained through .next)
+ * @num_free: descriptors on the free list
+ * @avail_idx: shadow of avail->idx
+ * @last_used: next used ring entry the client will consume
+ * @ready: the queue was fully set up
+ */
+struct vhc_vq {
+	struct vhc_dev *dev;
+	unsigned int index;
+	unsigned int num;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	int kick_fd;
+	int call_fd;
+	__u16 free_head;
+	__u16 num_free;
+	__u16 avail_idx;
+	__u16 last_used;
+	bool ready;
+};
+
+/**
+ * struct vhc_dev - an open vhost-vdpa device
+ * @name: vdpa device name (/sys/bus/vdpa/devices/NAME)
+ * @fd: open /dev/vhost-vdpa-N
+ * @minor: N
+ * @device_id: virtio device id (1 net, 2 block, ...)
+ * @backend_features: vhost backend features acked
+ * @device_features: features offered by the device
+ * @features: features the client negotiated
+ * @vq_num_max: largest ring size the device accepts
+ * @nvqs: number of virtqueues of the device
+ * @config_size: size of the device config space
+ * @iova_first: lowest usable IOVA
+ * @iova_last: highest usable IOVA
+ * @mem: guest memory (anonymous mapping), or NULL
+ * @mem_size: size of @mem
+ * @mem_iova: IOVA of the first byte of @mem
+ * @mem_used: bump allocator offset into @mem
+ * @mem_mapped: @mem is currently mapped in the device IOTLB
+ * @vqs: virtqueues, indexed by virtqueue index
+ */
+struct vhc_dev {
+	char name[VHC_NAME_MAX];
+	int fd;
+	int minor;
+	__u32 device_id;
+	__u64 backend_features;
+	__u64 device_features;
+	__u64 features;
+	__u16 vq_num_max;
+	__u32 nvqs;
+	__u32 config_size;
+	__u64 iova_first;
+	__u64 iova_last;
+	void *mem;
+	size_t mem_size;
+	__u64 mem_iova;
+	size_t mem_used;
+	bool mem_mapped;
+	struct vhc_vq vqs[VHC_MAX_VQS];
+};
+
+/**
+ * struct vhc_buf - one buffer of a descriptor chain
+ * @addr: start, inside the device's guest memory
+ * @len: length in bytes
+ */
+struct vhc_buf {
+	void *addr;
+	__u32 len;
+};
+
+/* --- vdpa device management (vdpa tool + sysfs) --- */
+bool vhc_mgmtdev_present(const char *mgmtdev);
+int vhc_vdpa_add(const char *mgmtdev, const char *name, const char *extra);
+int vhc_vdpa_del(const char *name);
+int vhc_bind_vhost_vdpa(const char *name);
+int vhc_find_minor(const char *name);
+
+/* --- control path --- */
+int vhc_open(struct vhc_dev *d, const char *name);
+void vhc_close(struct vhc_dev *d);
+int vhc_get_status(struct vhc_dev *d, __u8 *status);
+int vhc_set_status(struct vhc_dev *d, __u8 status);
+int vhc_reset(struct vhc_dev *d);
+int vhc_set_features(struct vhc_dev *d, __u64 features);
+int vhc_negotiate(struct vhc_dev *d, __u64 wanted);
+int vhc_get_config(struct vhc_dev *d, __u32 off, void *buf, __u32 len);
+int vhc_driver_ok(struct vhc_dev *d);
+
+/* --- guest memory and IOTLB --- */
+int vhc_mem_init(struct vhc_dev *d, size_t size);
+void *vhc_alloc(struct vhc_dev *d, size_t size, size_t align);
+__u64 vhc_iova(const struct vhc_dev *d, const void *p);
+int vhc_iotlb_batch(struct vhc_dev *d, bool begin);
+int vhc_iotlb_update(struct vhc_dev *d, __u64 iova, __u64 size,
+		     const void *uaddr, __u8 perm);
+int vhc_iotlb_invalidate(struct vhc_dev *d, __u64 iova, __u64 size);
+int vhc_mem_map(struct vhc_dev *d);
+int vhc_mem_unmap(struct vhc_dev *d);
+
+/* --- virtqueues --- */
+int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num);
+int vhc_vq_add(struct vhc_vq *vq, const struct vhc_buf *out,
+	       unsigned int n_out, const struct vhc_buf *in,
+	       unsigned int n_in);
+int vhc_vq_add_raw(struct vhc_vq *vq, __u64 iova, __u32 len, bool write);
+int vhc_vq_kick(struct vhc_vq *vq);
+int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms);
+int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len);
+int vhc_vq_wait_used(struct vhc_vq *vq, __u32 *id, __u32 *len,
+		     int timeout_ms);
+
+#endif /* VHOST_CLIENT_H */

@@ -1428,6 +1428,8 @@ deps_/work/main/drivers/vdpa/generic/net.o := \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/rtnetlink.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/if_addr.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/if_vlan.h \
+  /usr/src/linux-headers-6.1.0-56-common/include/linux/virtio_byteorder.h \
+  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_types.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/vdpa.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_ids.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_net.h \
@@ -1436,8 +1438,6 @@ deps_/work/main/drivers/vdpa/generic/net.o := \
     $(wildcard include/config/VIRTIO_HARDEN_NOTIFICATION) \
   /usr/src/linux-headers-6.1.0-56-common/include/linux/virtio.h \
   /usr/src/linux-headers-6.1.0-56-common/include/linux/mod_devicetable.h \
-  /usr/src/linux-headers-6.1.0-56-common/include/linux/virtio_byteorder.h \
-  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_types.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_config.h \
   /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_types.h \
   /work/main/drivers/vdpa/generic/vdpa_gen.h \

@@ -20,6 +20,7 @@
 #include <linux/if_vlan.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/virtio_byteorder.h>
 #include <uapi/linux/vdpa.h>
 #include <uapi/linux/virtio_ids.h>
 #include <uapi/linux/virtio_net.h>
@@ -82,6 +83,26 @@ struct vdpa_gen_net_filter {
 };
 
 /**
+ * enum vdpa_gen_net_stat - per-device counters, in sysfs under stats/
+ * @VDPA_GEN_NET_RX_PACKETS: frames delivered to the driver
+ * @VDPA_GEN_NET_RX_BYTES: bytes delivered to the driver
+ * @VDPA_GEN_NET_RX_DROPPED: frames for us dropped: no RX buffer or queue
+ * @VDPA_GEN_NET_TX_PACKETS: frames taken from the driver
+ * @VDPA_GEN_NET_TX_BYTES: bytes taken from the driver
+ * @VDPA_GEN_NET_TX_DROPPED: frames from the driver that were too short or long
+ * @VDPA_GEN_NET_NSTATS: number of counters
+ */
+enum vdpa_gen_net_stat {
+	VDPA_GEN_NET_RX_PACKETS,
+	VDPA_GEN_NET_RX_BYTES,
+	VDPA_GEN_NET_RX_DROPPED,
+	VDPA_GEN_NET_TX_PACKETS,
+	VDPA_GEN_NET_TX_BYTES,
+	VDPA_GEN_NET_TX_DROPPED,
+	VDPA_GEN_NET_NSTATS
+};
+
+/**
  * struct vdpa_gen_net - a generic virtio-net device
  * @gdev: generic device; must stay first
  * @port: our port on the switch
@@ -92,12 +113,7 @@ struct vdpa_gen_net_filter {
  * @lock: protects @filter and @pairs; taken inside vq locks
  * @filter: RX filter
  * @txbuf: one frame buffer per TX queue, used under that queue's lock
- * @rx_packets: frames delivered to the driver
- * @rx_bytes: bytes delivered to the driver
- * @rx_dropped: frames for us dropped for lack of an RX buffer or queue
- * @tx_packets: frames taken from the driver
- * @tx_bytes: bytes taken from the driver
- * @tx_dropped: frames from the driver dropped (too short or too long)
+ * @stats: counters, indexed by enum vdpa_gen_net_stat
  */
 struct vdpa_gen_net {
 	struct vdpa_gen_dev gdev;
@@ -106,15 +122,10 @@ struct vdpa_gen_net {
 	u16 pairs;
 	u16 mtu;
 	unsigned int frame_max;
-	spinlock_t lock;
+	spinlock_t lock; /* @filter, @pairs */
 	struct vdpa_gen_net_filter filter;
 	u8 **txbuf;
-	atomic64_t rx_packets;
-	atomic64_t rx_bytes;
-	atomic64_t rx_dropped;
-	atomic64_t tx_packets;
-	atomic64_t tx_bytes;
-	atomic64_t tx_dropped;
+	atomic64_t stats[VDPA_GEN_NET_NSTATS];
 };
 
 static struct vdpa_gen_switch vdpa_gen_net_switch;
@@ -201,7 +212,7 @@ static void vdpa_gen_net_rx(struct vdpa_gen_sw_port *port, const u8 *frame,
 {
 	struct vdpa_gen_net *net = port_to_net(port);
 	struct virtio_net_hdr_v1 hdr = {
-		.num_buffers = cpu_to_le16(1),
+		.num_buffers = __cpu_to_virtio16(true, 1),
 	};
 	struct vdpa_gen_vq *vq;
 	bool accept;
@@ -235,13 +246,13 @@ static void vdpa_gen_net_rx(struct vdpa_gen_sw_port *port, const u8 *frame,
 	vdpa_gen_vq_complete(vq, head, VDPA_GEN_NET_HDR_LEN + len);
 	vdpa_gen_vq_notify(vq);
 	mutex_unlock(&vq->lock);
-	atomic64_inc(&net->rx_packets);
-	atomic64_add(len, &net->rx_bytes);
+	atomic64_inc(&net->stats[VDPA_GEN_NET_RX_PACKETS]);
+	atomic64_add(len, &net->stats[VDPA_GEN_NET_RX_BYTES]);
 	return;
 
 drop:
 	mutex_unlock(&vq->lock);
-	atomic64_inc(&net->rx_dropped);
+	atomic64_inc(&net->stats[VDPA_GEN_NET_RX_DROPPED]);
 }
 
 static const struct vdpa_gen_sw_port_ops vdpa_gen_net_port_ops = {
@@ -273,10 +284,10 @@ static bool vdpa_gen_net_handle_tx(struct vdpa_gen_net *net,
 			break;
 		if (len < ETH_HLEN || vringh_kiov_length(&vq->riov)) {
 			/* Runt, or longer than the device's MTU allows. */
-			atomic64_inc(&net->tx_dropped);
+			atomic64_inc(&net->stats[VDPA_GEN_NET_TX_DROPPED]);
 		} else {
-			atomic64_inc(&net->tx_packets);
-			atomic64_add(len, &net->tx_bytes);
+			atomic64_inc(&net->stats[VDPA_GEN_NET_TX_PACKETS]);
+			atomic64_add(len, &net->stats[VDPA_GEN_NET_TX_BYTES]);
 			vdpa_gen_switch_forward(&vdpa_gen_net_switch, &net->port,
 						buf, len, vq->index / 2);
 		}
@@ -579,30 +590,39 @@ static const struct vdpa_gen_type vdpa_gen_net_type = {
 
 /* ---- sysfs: counters ------------------------------------------------------ */
 
-#define VDPA_GEN_NET_STAT(name)						\
-static ssize_t name##_show(struct device *d, struct device_attribute *attr, \
-			   char *buf)					\
-{									\
-	struct vdpa_gen_net *net = gdev_to_net(vdpa_to_gen(dev_to_vdpa(d))); \
-									\
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&net->name));	\
-}									\
-static DEVICE_ATTR_RO(name)
+static ssize_t vdpa_gen_net_stat_show(struct device *d,
+				      struct device_attribute *attr, char *buf)
+{
+	struct vdpa_gen_net *net = gdev_to_net(vdpa_to_gen(dev_to_vdpa(d)));
+	struct dev_ext_attribute *ea;
 
-VDPA_GEN_NET_STAT(rx_packets);
-VDPA_GEN_NET_STAT(rx_bytes);
-VDPA_GEN_NET_STAT(rx_dropped);
-VDPA_GEN_NET_STAT(tx_packets);
-VDPA_GEN_NET_STAT(tx_bytes);
-VDPA_GEN_NET_STAT(tx_dropped);
+	ea = container_of(attr, struct dev_ext_attribute, attr);
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&net->stats[(uintptr_t)ea->var]));
+}
+
+static struct dev_ext_attribute vdpa_gen_net_stat_ext[] = {
+	{ __ATTR(rx_packets, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_RX_PACKETS },
+	{ __ATTR(rx_bytes, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_RX_BYTES },
+	{ __ATTR(rx_dropped, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_RX_DROPPED },
+	{ __ATTR(tx_packets, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_TX_PACKETS },
+	{ __ATTR(tx_bytes, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_TX_BYTES },
+	{ __ATTR(tx_dropped, 0444, vdpa_gen_net_stat_show, NULL),
+	  (void *)VDPA_GEN_NET_TX_DROPPED },
+};
 
 static struct attribute *vdpa_gen_net_stat_attrs[] = {
-	&dev_attr_rx_packets.attr,
-	&dev_attr_rx_bytes.attr,
-	&dev_attr_rx_dropped.attr,
-	&dev_attr_tx_packets.attr,
-	&dev_attr_tx_bytes.attr,
-	&dev_attr_tx_dropped.attr,
+	&vdpa_gen_net_stat_ext[0].attr.attr,
+	&vdpa_gen_net_stat_ext[1].attr.attr,
+	&vdpa_gen_net_stat_ext[2].attr.attr,
+	&vdpa_gen_net_stat_ext[3].attr.attr,
+	&vdpa_gen_net_stat_ext[4].attr.attr,
+	&vdpa_gen_net_stat_ext[5].attr.attr,
 	NULL
 };
 
@@ -664,9 +684,9 @@ static void vdpa_gen_net_fill_config(struct vdpa_gen_net *net, const u8 *mac)
 	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
 
 	ether_addr_copy(cfg->mac, mac);
-	cfg->status = cpu_to_le16(VIRTIO_NET_S_LINK_UP);
-	cfg->max_virtqueue_pairs = cpu_to_le16(net->max_vqp);
-	cfg->mtu = cpu_to_le16(net->mtu);
+	cfg->status = __cpu_to_virtio16(true, VIRTIO_NET_S_LINK_UP);
+	cfg->max_virtqueue_pairs = __cpu_to_virtio16(true, net->max_vqp);
+	cfg->mtu = __cpu_to_virtio16(true, net->mtu);
 	cfg->speed = cpu_to_le32(SPEED_UNKNOWN);
 	cfg->duplex = DUPLEX_FULL;
 }

@@ -51,7 +51,7 @@ struct vdpa_gen_sw_port {
 struct vdpa_gen_switch {
 	struct rw_semaphore ports_lock;
 	struct list_head ports;
-	spinlock_t fdb_lock;
+	spinlock_t fdb_lock; /* @fdb and @fdb_count */
 	DECLARE_HASHTABLE(fdb, VDPA_GEN_FDB_BITS);
 	unsigned int fdb_count;
 };

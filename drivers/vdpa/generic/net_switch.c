@@ -63,8 +63,8 @@ static void vdpa_gen_fdb_learn(struct vdpa_gen_switch *sw,
 	spin_unlock(&sw->fdb_lock);
 }
 
-static struct vdpa_gen_sw_port *vdpa_gen_fdb_lookup(struct vdpa_gen_switch *sw,
-						     const u8 *addr)
+static struct vdpa_gen_sw_port *
+vdpa_gen_fdb_lookup(struct vdpa_gen_switch *sw, const u8 *addr)
 {
 	struct vdpa_gen_sw_port *port = NULL;
 	struct vdpa_gen_fdb_entry *e;

@@ -74,7 +74,7 @@ struct vdpa_gen_vq {
 	struct vringh vring;
 	struct vringh_kiov riov;
 	struct vringh_kiov wiov;
-	struct mutex lock;
+	struct mutex lock; /* data path vs control; see kernel-doc above */
 	struct work_struct work;
 	struct vdpa_gen_dev *dev;
 	u16 index;
@@ -152,9 +152,9 @@ struct vdpa_gen_type {
 struct vdpa_gen_dev {
 	struct vdpa_device vdpa;
 	const struct vdpa_gen_type *type;
-	struct mutex lock;
-	spinlock_t iotlb_lock;
-	spinlock_t cfg_lock;
+	struct mutex lock; /* control path: features, status, vq setup */
+	spinlock_t iotlb_lock; /* @iotlb, @kernel_dma, @group_asid */
+	spinlock_t cfg_lock; /* @config, @generation, @status, @config_cb */
 	struct vhost_iotlb iotlb[VDPA_GEN_MAX_AS];
 	u32 group_asid[VDPA_GEN_MAX_GROUPS];
 	bool kernel_dma;

@@ -1,1 +1,0 @@
-cmd_/work/main/drivers/vdpa/generic/modules.order := {   echo /work/main/drivers/vdpa/generic/vdpa_gen.ko;   echo /work/main/drivers/vdpa/generic/vdpa_gen_net.ko; :; } > /work/main/drivers/vdpa/generic/modules.order

@@ -1,1 +1,0 @@
-cmd_/work/main/drivers/vdpa/generic/vdpa_gen.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/drivers/vdpa/generic/vdpa_gen.ko /work/main/drivers/vdpa/generic/vdpa_gen.o /work/main/drivers/vdpa/generic/vdpa_gen.mod.o;  true

@@ -1,1 +1,0 @@
-cmd_/work/main/drivers/vdpa/generic/vdpa_gen.o := ld -m elf_x86_64 -z noexecstack --no-warn-rwx-segments   -r -o /work/main/drivers/vdpa/generic/vdpa_gen.o @/work/main/drivers/vdpa/generic/vdpa_gen.mod 

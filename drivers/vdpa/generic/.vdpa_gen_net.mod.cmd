@@ -1,1 +1,0 @@
-cmd_/work/main/drivers/vdpa/generic/vdpa_gen_net.mod := printf '%s\n'   net.o net_switch.o | awk '!x[$$0]++ { print("/work/main/drivers/vdpa/generic/"$$0) }' > /work/main/drivers/vdpa/generic/vdpa_gen_net.mod

@@ -1,1 +1,0 @@
-/work/main/drivers/vdpa/generic/core.o

@@ -321,8 +321,16 @@ static void vdpa_gen_vq_work(struct work_struct *work)
 	bool more = false;
 
 	mutex_lock(&vq->lock);
-	if (vdpa_gen_vq_running(vq))
+	if (vdpa_gen_vq_running(vq)) {
 		more = gdev->type->handle_vq(gdev, vq);
+		/*
+		 * Publish how far we got (avail_event or the NO_NOTIFY flag)
+		 * so that the driver kicks again; it returns false if more
+		 * buffers slipped in meanwhile.
+		 */
+		if (!more && !vringh_notify_enable_iotlb(&vq->vring))
+			more = true;
+	}
 	mutex_unlock(&vq->lock);
 
 	if (more)

@@ -77,7 +77,8 @@
  * @gdev: generic device; must stay the first member
  * @io_lock: reads and writes of data take it shared (concurrently from
  *	several queues); discard, write-zeroes and resize, which free pages
- *	or change @capacity, take it exclusive
+ *	or change @capacity, take it exclusive.  Nests inside
+ *	&vdpa_gen_vq.lock and outside &vdpa_gen_dev.cfg_lock.
  * @capacity: size in sectors, protected by @io_lock
  * @pages: RAM backend, page index -> struct page; a missing page reads as
  *	zeroes.  Inserting is done under @io_lock shared (the xarray lock
@@ -676,12 +677,13 @@ static ssize_t vdpa_gen_blk_capacity_store(struct device *dev,
 	if (bytes < old)
 		vdpa_gen_blk_ram_zero(blk, bytes, old - bytes, true);
 	blk->capacity = bytes >> SECTOR_SHIFT;
-	up_write(&blk->io_lock);
-
+	/* Still under io_lock, so racing resizes leave both sizes equal. */
 	spin_lock(&gdev->cfg_lock);
 	vdpa_gen_blk_config(blk)->capacity =
-		__cpu_to_virtio64(true, bytes >> SECTOR_SHIFT);
+		__cpu_to_virtio64(true, blk->capacity);
 	spin_unlock(&gdev->cfg_lock);
+	up_write(&blk->io_lock);
+
 	vdpa_gen_config_changed(gdev);
 	return count;
 }

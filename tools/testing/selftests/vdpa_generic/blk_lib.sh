@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034
+# Helpers for the vdpa_gen_blk selftests (sourced, not run).
+#
+# A test sources this file first thing; blk_lib_init re-runs the test under
+# timeout(1) so that it cannot hang the suite, and installs an EXIT trap
+# that deletes the devices it made and restores the management knobs.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+MGMT=vdpagen_blk
+MGMT_SYS=/sys/devices/$MGMT
+VDPA_SYS=/sys/bus/vdpa/devices
+KNOBS="capacity backing read_only num_queues"
+
+log() { echo "# $*"; }
+fail() { echo "FAIL: $*"; exit $KSFT_FAIL; }
+skip() { echo "SKIP: $*"; exit $KSFT_SKIP; }
+
+BLK_DEVS=""
+BLK_MOUNTS=""
+declare -A BLK_SAVED
+
+blk_cleanup() {
+	local m d k
+
+	for m in $BLK_MOUNTS; do
+		umount "$m" 2>/dev/null
+	done
+	for d in $BLK_DEVS; do
+		[ -e "$VDPA_SYS/$d" ] && vdpa dev del "$d" 2>/dev/null
+	done
+	for k in "${!BLK_SAVED[@]}"; do
+		echo "${BLK_SAVED[$k]}" >"$MGMT_SYS/$k" 2>/dev/null
+	done
+}
+
+# blk_lib_init SECONDS "$@": self-timeout, prerequisites, cleanup trap.
+blk_lib_init() {
+	local limit=$1 k
+	shift
+
+	if [ -z "${BLK_LIB_TIMED:-}" ]; then
+		export BLK_LIB_TIMED=1
+		timeout -k 5 "$limit" bash "$0" "$@"
+		local rc=$?
+		[ $rc -eq 124 ] && echo "FAIL: timed out after ${limit}s"
+		exit $rc
+	fi
+	[ "$(id -u)" = 0 ] || skip "must be root"
+	command -v vdpa >/dev/null || skip "no vdpa tool (iproute2)"
+	vdpa mgmtdev show "$MGMT" >/dev/null 2>&1 || skip "no mgmtdev $MGMT (load vdpa_gen_blk.ko)"
+	for k in $KNOBS; do
+		BLK_SAVED[$k]=$(cat "$MGMT_SYS/$k") || fail "cannot read knob $k"
+	done
+	trap blk_cleanup EXIT
+	DMESG_MARK="vdpa_gen_blk-test-$$-$RANDOM"
+	echo "$DMESG_MARK" >/dev/kmsg
+}
+
+# knob NAME VALUE: set a management knob, failing the test if refused.
+knob() {
+	echo "$2" >"$MGMT_SYS/$1" || fail "knob $1=$2 refused"
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds.
+wait_for() {
+	local t=$1
+	shift
+	until "$@" >/dev/null 2>&1; do
+		t=$((t - 1))
+		[ $t -ge 0 ] || return 1
+		sleep 1
+	done
+}
+
+# dev_add NAME: "vdpa dev add" on our management device, remembered for cleanup.
+dev_add() {
+	vdpa dev add mgmtdev "$MGMT" name "$1" || fail "vdpa dev add $1 failed"
+	BLK_DEVS="$BLK_DEVS $1"
+}
+
+dev_del() {
+	vdpa dev del "$1" || fail "vdpa dev del $1 failed"
+	[ -e "$VDPA_SYS/$1" ] && fail "$1 still exists after dev del"
+	return 0
+}
+
+disk_of() {
+	local b
+
+	for b in "$VDPA_SYS/$1"/virtio*/block/*; do
+		[ -e "$b" ] && { basename "$b"; return 0; }
+	done
+	return 1
+}
+
+# bind_blk NAME: bind the vdpa device to virtio_vdpa; sets DISK to the
+# disk name once its /dev node exists.
+bind_blk() {
+	local sys=$VDPA_SYS/$1
+
+	echo virtio_vdpa >"$sys/driver_override" || fail "driver_override"
+	if [ -e "$sys/driver" ] &&
+	   [ "$(basename "$(readlink "$sys/driver")")" != virtio_vdpa ]; then
+		echo "$1" >"$sys/driver/unbind" || fail "unbind $1"
+	fi
+	[ -e "$sys/driver" ] || echo "$1" >/sys/bus/vdpa/drivers_probe
+	[ "$(basename "$(readlink "$sys/driver")")" = virtio_vdpa ] ||
+		fail "$1 did not bind to virtio_vdpa"
+	wait_for 30 disk_of "$1" || fail "no block device for $1"
+	DISK=$(disk_of "$1")
+	wait_for 30 test -b "/dev/$DISK" || fail "/dev/$DISK did not appear"
+}
+
+ram_pages() {
+	cat "$VDPA_SYS/$1/ram_pages"
+}
+
+# check_dmesg: fail if the kernel reported a problem since blk_lib_init.
+check_dmesg() {
+	if dmesg | sed -n "/$DMESG_MARK/,\$p" |
+	   grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|circular locking|refcount_t:'; then
+		fail "kernel reported a problem"
+	fi
+}

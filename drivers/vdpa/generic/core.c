@@ -247,8 +247,9 @@ int vdpa_gen_vq_get(struct vdpa_gen_vq *vq, u16 *head)
 {
 	int ret;
 
+	/* Handlers run in process context: the iov may grow with GFP_KERNEL. */
 	ret = vringh_getdesc_iotlb(&vq->vring, &vq->riov, &vq->wiov, head,
-				   GFP_ATOMIC);
+				   GFP_KERNEL);
 	if (ret < 0)
 		vdpa_gen_fail(vq->dev, "malformed descriptor chain");
 	return ret;
@@ -830,11 +831,13 @@ static void vdpa_gen_free(struct vdpa_device *vdpa)
 	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
 	unsigned int i;
 
+	/* No handler may run while the type frees what handlers use. */
+	for (i = 0; gdev->vqs && i < gdev->nvqs; i++)
+		cancel_work_sync(&gdev->vqs[i].work);
 	if (gdev->type && gdev->type->release)
 		gdev->type->release(gdev);
 
 	for (i = 0; gdev->vqs && i < gdev->nvqs; i++) {
-		cancel_work_sync(&gdev->vqs[i].work);
 		vringh_kiov_cleanup(&gdev->vqs[i].riov);
 		vringh_kiov_cleanup(&gdev->vqs[i].wiov);
 		mutex_destroy(&gdev->vqs[i].lock);

@@ -153,7 +153,11 @@ void vdpa_gen_switch_forward(struct vdpa_gen_switch *sw,
 	struct vdpa_gen_sw_port *to = NULL, *port;
 
 	lockdep_assert_held_read(&sw->ports_lock);
-	if (len < ETH_HLEN)
+	/*
+	 * A detached port's device may still be sending until its driver
+	 * is gone: drop those frames so that no FDB entry can outlive it.
+	 */
+	if (len < ETH_HLEN || list_empty(&from->node))
 		return;
 
 	vdpa_gen_fdb_learn(sw, from, eth->h_source);

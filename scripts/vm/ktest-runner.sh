@@ -1,0 +1,80 @@
+#!/bin/bash
+# scripts/vm/ktest-runner.sh SUITE_DIR BUILD_DIR - run one selftest suite
+# inside the test VM and print TAP 13 on stdout (the VM's result channel).
+#
+# SUITE_DIR/tests.list names the tests, one per line: an executable in
+# BUILD_DIR (built C tests) or a script in SUITE_DIR. SUITE_DIR/settings may
+# set timeout=N (seconds per test, default 120). Exit codes: 0 pass, 4 skip,
+# anything else fail. A test also fails if the kernel log gains a line matching
+# scripts/vm/bad-patterns.txt while it runs. Ends with
+# "VMRESULT pass=N fail=N skip=N".
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SUITE_DIR=$(cd "$1" && pwd)
+BUILD_DIR=$2
+BAD=$(cat "$ROOT/scripts/vm/bad-patterns.txt")
+export SUITE_DIR BUILD_DIR REPO_ROOT=$ROOT
+
+timeout=120
+if [ -f "$SUITE_DIR/settings" ]; then
+	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$SUITE_DIR/settings")
+	[ -n "$t" ] && timeout=$t
+fi
+
+# Kernel log lines matching the bad patterns after line $1 of dmesg.
+bad_kmsg_since() {
+	dmesg | tail -n +$(($1 + 1)) | grep -E "$BAD"
+}
+
+echo "TAP version 13"
+if ! out=$("$ROOT/scripts/vm/load-modules.sh" 2>&1); then
+	printf '%s\n' "$out" | sed 's/^/# /'
+	echo "Bail out! loading modules failed"
+	echo "VMRESULT pass=0 fail=1 skip=0"
+	exit 1
+fi
+if bad=$(bad_kmsg_since 0); then
+	printf '%s\n' "$bad" | sed 's/^/# dmesg: /'
+	echo "Bail out! kernel warnings while loading modules"
+	echo "VMRESULT pass=0 fail=1 skip=0"
+	exit 1
+fi
+
+mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$SUITE_DIR/tests.list")
+echo "1..${#tests[@]}"
+pass=0 fail=0 skip=0 i=0
+for t in "${tests[@]}"; do
+	i=$((i + 1))
+	if [ -x "$BUILD_DIR/$t" ]; then
+		cmd=("$BUILD_DIR/$t")
+	elif [ -x "$SUITE_DIR/$t" ]; then
+		cmd=("$SUITE_DIR/$t")
+	elif [ -f "$SUITE_DIR/$t" ]; then
+		cmd=(bash "$SUITE_DIR/$t")
+	else
+		echo "# $t: not found in $BUILD_DIR or $SUITE_DIR"
+		echo "not ok $i $t"
+		fail=$((fail + 1))
+		continue
+	fi
+	mark=$(dmesg | wc -l)
+	echo "vdpa-ktest: start $t" >/dev/kmsg
+	echo "# RUN $t"
+	(cd "$BUILD_DIR" && timeout -k 5 "$timeout" "${cmd[@]}") </dev/null 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	echo "vdpa-ktest: end $t rc=$rc" >/dev/kmsg
+	directive=""
+	if bad=$(bad_kmsg_since "$mark"); then
+		printf '%s\n' "$bad" | sed 's/^/# dmesg: /'
+		rc=1
+		directive=" # kernel warning"
+	fi
+	case $rc in
+	0) echo "ok $i $t"; pass=$((pass + 1)) ;;
+	4) echo "ok $i $t # SKIP"; skip=$((skip + 1)) ;;
+	124) echo "not ok $i $t # TIMEOUT ${timeout}s"; fail=$((fail + 1)) ;;
+	*) echo "not ok $i $t$directive"; fail=$((fail + 1)) ;;
+	esac
+done
+echo "VMRESULT pass=$pass fail=$fail skip=$skip"

@@ -1,0 +1,69 @@
+#!/bin/bash
+# scripts/vm/ktest.sh SUITE_DIR... - run selftest suites, one fresh VM each.
+#
+# Per suite (tools/testing/selftests/vdpa_*/): optional "vm.args" holds extra
+# QEMU arguments (lines; '#' starts a comment; a line "guest-qmp" gives the
+# guest a QMP port, see scripts/vm/qmp.py); "settings" may set timeout=N per
+# test. Binaries are expected in build/selftests/<suite>/ (make selftests).
+# A suite fails if any test fails, if its VM never printed the VMRESULT line
+# (crash, hang, timeout), or if the whole console log shows a kernel warning.
+# Last line: "N passed, N failed, N skipped". Exit 0 only without failures.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BAD=$(cat "$ROOT/scripts/vm/bad-patterns.txt")
+[ $# -gt 0 ] || { echo "usage: ktest.sh SUITE_DIR..." >&2; exit 2; }
+"$ROOT/scripts/vm/initramfs.sh" >/dev/null
+
+tpass=0 tfail=0 tskip=0
+for suite in "$@"; do
+	suite=$(cd "$suite" && pwd)
+	name=$(basename "$suite")
+	out=$ROOT/build/vm/ktest/$name
+	bdir=$ROOT/build/selftests/$name
+	mkdir -p "$out" "$bdir"
+
+	qargs="" gq=""
+	if [ -f "$suite/vm.args" ]; then
+		while read -r line; do
+			line=${line%%#*}
+			case "$line" in
+			"") ;;
+			guest-qmp) gq=--guest-qmp ;;
+			*) qargs="$qargs $line" ;;
+			esac
+		done <"$suite/vm.args"
+	fi
+	# Per-test timeout x number of tests, plus boot and module loading.
+	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$suite/settings" 2>/dev/null || true)
+	n=$(grep -cvE '^[[:space:]]*(#|$)' "$suite/tests.list" || true)
+	vm_timeout=$(( ${t:-120} * ${n:-1} + 120 ))
+
+	echo "# suite $name (console: ${out#$ROOT/}/console.log; TAP follows live)"
+	start=$(date +%s)
+	# shellcheck disable=SC2086
+	"$ROOT/scripts/vm/run.sh" --live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
+		--console "$out/console.log" --result "$out/result.log" \
+		-- "$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
+	tr -d '\r' <"$out/result.log" >"$out/result.tap"
+
+	res=$(grep -E '^VMRESULT ' "$out/result.tap" | tail -n1 || true)
+	if [ -z "$res" ]; then
+		echo "# $name: no VMRESULT line: VM crashed, hung or timed out"
+		tfail=$((tfail + 1))
+		continue
+	fi
+	p=$(echo "$res" | sed 's/.*pass=\([0-9]*\).*/\1/')
+	f=$(echo "$res" | sed 's/.*fail=\([0-9]*\).*/\1/')
+	s=$(echo "$res" | sed 's/.*skip=\([0-9]*\).*/\1/')
+	# The console catches what the guest could not report (e.g. at shutdown);
+	# it fails the suite, counted as one more failure unless one was counted.
+	if grep -E "$BAD" "$out/console.log" | sed "s/^/# $name console: /" | grep .; then
+		[ "$f" -gt 0 ] || f=1
+	fi
+	echo "# $name: pass=$p fail=$f skip=$s ($(( $(date +%s) - start ))s)"
+	tpass=$((tpass + p)) tfail=$((tfail + f)) tskip=$((tskip + s))
+done
+
+echo "$tpass passed, $tfail failed, $tskip skipped"
+[ "$tfail" -eq 0 ]

@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tools/testing/selftests/vdpa_generic/lib.sh"
 COUNT=${COUNT:-20000}
 SIZE=${SIZE:-64}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 
 modprobe pktgen
 

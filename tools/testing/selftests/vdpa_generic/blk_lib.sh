@@ -6,18 +6,13 @@
 # timeout(1) so that it cannot hang the suite, and installs an EXIT trap
 # that deletes the devices it made and restores the management knobs.
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
+# shellcheck source=lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 MGMT=vdpagen_blk
 MGMT_SYS=/sys/devices/$MGMT
 VDPA_SYS=/sys/bus/vdpa/devices
 KNOBS="capacity backing read_only num_queues"
-
-log() { echo "# $*"; }
-fail() { echo "FAIL: $*"; exit $KSFT_FAIL; }
-skip() { echo "SKIP: $*"; exit $KSFT_SKIP; }
 
 BLK_DEVS=""
 BLK_MOUNTS=""
@@ -65,17 +60,6 @@ knob() {
 	echo "$2" >"$MGMT_SYS/$1" || fail "knob $1=$2 refused"
 }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-	local t=$1
-	shift
-	until "$@" >/dev/null 2>&1; do
-		t=$((t - 1))
-		[ $t -ge 0 ] || return 1
-		sleep 1
-	done
-}
-
 # dev_add NAME: "vdpa dev add" on our management device, remembered for cleanup.
 dev_add() {
 	vdpa dev add mgmtdev "$MGMT" name "$1" || fail "vdpa dev add $1 failed"
@@ -100,16 +84,7 @@ disk_of() {
 # bind_blk NAME: bind the vdpa device to virtio_vdpa; sets DISK to the
 # disk name once its /dev node exists.
 bind_blk() {
-	local sys=$VDPA_SYS/$1
-
-	echo virtio_vdpa >"$sys/driver_override" || fail "driver_override"
-	if [ -e "$sys/driver" ] &&
-	   [ "$(basename "$(readlink "$sys/driver")")" != virtio_vdpa ]; then
-		echo "$1" >"$sys/driver/unbind" || fail "unbind $1"
-	fi
-	[ -e "$sys/driver" ] || echo "$1" >/sys/bus/vdpa/drivers_probe
-	[ "$(basename "$(readlink "$sys/driver")")" = virtio_vdpa ] ||
-		fail "$1 did not bind to virtio_vdpa"
+	bind_vdpa "$1" virtio_vdpa
 	wait_for 30 disk_of "$1" || fail "no block device for $1"
 	DISK=$(disk_of "$1")
 	wait_for 30 test -b "/dev/$DISK" || fail "/dev/$DISK did not appear"
@@ -117,12 +92,4 @@ bind_blk() {
 
 ram_pages() {
 	cat "$VDPA_SYS/$1/ram_pages"
-}
-
-# check_dmesg: fail if the kernel reported a problem since blk_lib_init.
-check_dmesg() {
-	if dmesg | sed -n "/$DMESG_MARK/,\$p" |
-	   grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|circular locking|refcount_t:'; then
-		fail "kernel reported a problem"
-	fi
 }

@@ -52,7 +52,7 @@ DMESG_MARK="vdpa_generic-test-$$"
 echo "$DMESG_MARK" > /dev/kmsg 2>/dev/null || true
 check_dmesg() {
 	dmesg | sed -n "/$DMESG_MARK/,\$p" |
-		grep -E 'BUG:|WARNING:|Oops|Call Trace|KASAN|UBSAN|lockdep|circular locking' &&
+		grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|circular locking|refcount_t:' &&
 		fail "kernel reported a problem"
 	return 0
 }

@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -974,6 +977,82 @@ TEST_F(vhost_net, resume_without_suspend)
 	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_SUSPEND, NULL));
 	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
 	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_RESUME, NULL));
+}
+
+/* A "VmLck:"/"VmPin:" line of /proc/self/status, in kB; -1 if absent. */
+static long net_status_kb(const char *key)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key))) {
+			kb = strtol(line + strlen(key), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/* Memory charged for pinning: vhost_vdpa uses VmPin, vdpa_migrate VmLck. */
+static long net_charged_kb(void)
+{
+	return net_status_kb("VmLck:") + net_status_kb("VmPin:");
+}
+
+/* Raise or drop CAP_IPC_LOCK in the effective set (it stays permitted). */
+static int net_cap_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c))
+		return -errno;
+	if (on)
+		c[0].effective |= 1u << CAP_IPC_LOCK;
+	else
+		c[0].effective &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &h, c) ? -errno : 0;
+}
+
+/*
+ * Mapped memory is pinned and charged to the process while it is mapped;
+ * without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds it and a refused map leaves
+ * nothing pinned or charged.
+ */
+TEST_F(vhost_net, iotlb_locked_memory)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct rlimit old, small;
+	long before;
+	int ret;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	before = net_charged_kb();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, vhc_mem_map(d));
+	EXPECT_EQ(before + (long)(d->mem_size >> 10), net_charged_kb());
+	ASSERT_EQ(0, vhc_mem_unmap(d));
+	EXPECT_EQ(before, net_charged_kb());
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &old));
+	small = old;
+	small.rlim_cur = 64 << 10;
+	ASSERT_EQ(0, net_cap_ipc_lock(false));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &small));
+	ret = vhc_mem_map(d);
+	EXPECT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &old));
+	ASSERT_EQ(0, net_cap_ipc_lock(true));
+	EXPECT_ERRNO(EFAULT, ret);
+	EXPECT_EQ(before, net_charged_kb());
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
 }
 
 int main(int argc, char **argv)

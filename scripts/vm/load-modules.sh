@@ -22,6 +22,10 @@ load() {
 for m in vdpa vringh vhost_vdpa virtio_vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk; do
 	load "$ROOT/build/compat/$m.ko"
 done
+# vdpa_migrate (our vhost-vdpa style bus driver) before vdpa_gen, which
+# publishes its RESUME support through it.
+ko=$ROOT/drivers/vhost/vdpa_migrate/vdpa_migrate.ko
+[ -f "$ko" ] && load "$ko"
 for m in vdpa_gen vdpa_gen_net vdpa_gen_blk; do
 	ko=$ROOT/drivers/vdpa/generic/$m.ko
 	[ -f "$ko" ] && load "$ko"

@@ -17,6 +17,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/vdpa_migrate.h>
 #include <linux/virtio_config.h>
 
 #include "vdpa_gen.h"
@@ -679,6 +680,27 @@ static int vdpa_gen_suspend(struct vdpa_device *vdpa)
 	return 0;
 }
 
+/*
+ * The undo of vdpa_gen_suspend(): handlers run again, and a kick picks up
+ * whatever the driver made available while the device was stopped.
+ */
+static int vdpa_gen_resume(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	u32 i;
+
+	mutex_lock(&gdev->lock);
+	WRITE_ONCE(gdev->suspended, false);
+	mutex_unlock(&gdev->lock);
+	for (i = 0; i < gdev->nvqs; i++)
+		vdpa_gen_vq_kick(&gdev->vqs[i]);
+	return 0;
+}
+
+static const struct vdpa_migrate_ops vdpa_gen_migrate_ops = {
+	.resume = vdpa_gen_resume,
+};
+
 static size_t vdpa_gen_get_config_size(struct vdpa_device *vdpa)
 {
 	return vdpa_to_gen(vdpa)->type->config_size;
@@ -728,11 +750,16 @@ static u32 vdpa_gen_get_generation(struct vdpa_device *vdpa)
 	return gen;
 }
 
+/*
+ * Translation is done in software and could take any IOVA; 48 bits is what
+ * an x86 IOMMU offers, so user drivers see a realistic bound that they
+ * must respect (and tests can check that it is enforced).
+ */
 static struct vdpa_iova_range vdpa_gen_get_iova_range(struct vdpa_device *vdpa)
 {
 	struct vdpa_iova_range range = {
 		.first = 0,
-		.last = ULLONG_MAX,
+		.last = (1ULL << 48) - 1,
 	};
 
 	return range;
@@ -844,6 +871,8 @@ static void vdpa_gen_free(struct vdpa_device *vdpa)
 	}
 	for (i = 0; i < VDPA_GEN_MAX_AS; i++)
 		vhost_iotlb_reset(&gdev->iotlb[i]);
+	/* The device is off the bus: nobody can look the ops up any more. */
+	vdpa_migrate_ops_unregister(vdpa);
 	kfree(gdev->vqs);
 	kfree(gdev->config);
 	mutex_destroy(&gdev->lock);
@@ -939,6 +968,10 @@ struct vdpa_gen_dev *vdpa_gen_create(const struct vdpa_gen_type *type,
 		goto err_put;
 	set_dma_ops(dev, &vdpa_gen_dma_ops);
 	vdpa->dma_dev = dev;
+
+	ret = vdpa_migrate_ops_register(vdpa, &vdpa_gen_migrate_ops);
+	if (ret)
+		goto err_put;
 	return gdev;
 
 err_put:

@@ -39,6 +39,19 @@ FIXTURE(vhost_blk) {
 	struct blk_disk k;
 };
 
+/* Every test runs through both bus drivers. */
+FIXTURE_VARIANT(vhost_blk) {
+	const char *driver;
+};
+
+FIXTURE_VARIANT_ADD(vhost_blk, vhost_vdpa) {
+	.driver = VHT_DRV_KERNEL,
+};
+
+FIXTURE_VARIANT_ADD(vhost_blk, vdpa_migrate) {
+	.driver = VHT_DRV_MIG,
+};
+
 FIXTURE_SETUP(vhost_blk)
 {
 	struct vhc_dev *d = &self->k.dev;
@@ -48,11 +61,14 @@ FIXTURE_SETUP(vhost_blk)
 	self->mgmtdev = vht_mgmtdev("VDPA_BLK_MGMTDEV", "vdpagen_blk");
 	if (!vhc_mgmtdev_present(self->mgmtdev))
 		SKIP(return, "vdpa mgmtdev %s not present", self->mgmtdev);
+	if (!vhc_driver_present(variant->driver))
+		SKIP(return, "vdpa driver %s not loaded", variant->driver);
+	ASSERT_EQ(0, vhc_use(variant->driver));
 
 	vht_dev_name(self->name, sizeof(self->name), "vhb", 'a');
 	ASSERT_EQ(0, vhc_vdpa_add(self->mgmtdev, self->name, NULL));
 	self->created = true;
-	ASSERT_LE(0, vhc_bind_vhost_vdpa(self->name));
+	ASSERT_LE(0, vhc_bind(self->name));
 	ASSERT_EQ(0, vhc_open(d, self->name));
 	ASSERT_EQ(VIRTIO_ID_BLOCK, (int)d->device_id);
 	ASSERT_LE(sizeof(cap), d->config_size);

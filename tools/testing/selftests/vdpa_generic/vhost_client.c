@@ -29,9 +29,14 @@
 #include "vhost_client.h"
 
 #define VHC_SYSFS_DEVS		"/sys/bus/vdpa/devices"
+#define VHC_SYSFS_DRVS		"/sys/bus/vdpa/drivers"
 #define VHC_BIND_WAIT_MS	5000
 #define VHC_NEED_BACKEND	((1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) | \
 				 (1ULL << VHOST_BACKEND_F_IOTLB_BATCH))
+
+/* The vdpa bus driver that provides the character devices, see vhc_use(). */
+static const char *vhc_drv = "vhost_vdpa";
+static const char *vhc_node = "vhost-vdpa";
 
 static int vhc_err(void)
 {
@@ -128,24 +133,74 @@ int vhc_vdpa_del(const char *name)
 }
 
 /**
- * vhc_find_minor() - which /dev/vhost-vdpa-N belongs to a vdpa device?
+ * vhc_use() - choose the bus driver whose character devices the client uses
+ * @driver: "vhost_vdpa" (the kernel's, /dev/vhost-vdpa-N; the default) or
+ *	"vdpa_migrate" (ours, /dev/vdpa-mig-N)
+ *
+ * Affects later vhc_bind(), vhc_find_minor() and vhc_open() calls.
+ *
+ * Return: 0, or -EINVAL for a driver the client does not know.
+ */
+int vhc_use(const char *driver)
+{
+	if (!strcmp(driver, "vhost_vdpa"))
+		vhc_node = "vhost-vdpa";
+	else if (!strcmp(driver, "vdpa_migrate"))
+		vhc_node = "vdpa-mig";
+	else
+		return -EINVAL;
+	vhc_drv = driver;
+	return 0;
+}
+
+/**
+ * vhc_driver_present() - is a vdpa bus driver registered?
+ * @driver: driver name
+ *
+ * Return: true if /sys/bus/vdpa/drivers/@driver exists.
+ */
+bool vhc_driver_present(const char *driver)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), VHC_SYSFS_DRVS "/%s", driver);
+	return !access(path, F_OK);
+}
+
+/**
+ * vhc_node_path() - /dev path of character device N of the chosen driver
+ * @buf: where to write it
+ * @len: size of @buf
+ * @minor: N
+ */
+void vhc_node_path(char *buf, size_t len, int minor)
+{
+	snprintf(buf, len, "/dev/%s-%d", vhc_node, minor);
+}
+
+/**
+ * vhc_find_minor() - which character device N belongs to a vdpa device?
  * @name: vdpa device name
  *
- * Return: N, or -ENOENT if the device is not bound to vhost_vdpa.
+ * Looks for the chosen driver's node name (vhc_use()) among the vdpa
+ * device's sysfs children.
+ *
+ * Return: N, or -ENOENT if the device is not bound to that driver.
  */
 int vhc_find_minor(const char *name)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], fmt[64];
 	struct dirent *de;
 	int minor = -ENOENT;
 	DIR *dir;
 
+	snprintf(fmt, sizeof(fmt), "%s-%%d", vhc_node);
 	snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s", name);
 	dir = opendir(path);
 	if (!dir)
 		return -ENOENT;
 	while ((de = readdir(dir))) {
-		if (sscanf(de->d_name, "vhost-vdpa-%d", &minor) == 1)
+		if (sscanf(de->d_name, fmt, &minor) == 1)
 			break;
 		minor = -ENOENT;
 	}
@@ -173,15 +228,15 @@ static int vhc_bound_driver(const char *name, char *drv, size_t len)
 }
 
 /**
- * vhc_bind_vhost_vdpa() - make vhost_vdpa the driver of a vdpa device
+ * vhc_bind() - make the chosen driver (vhc_use()) drive a vdpa device
  * @name: vdpa device name
  *
  * Sets driver_override, unbinds any other driver, asks the bus to probe
- * and waits until /dev/vhost-vdpa-N exists.
+ * and waits until the character device (/dev/vhost-vdpa-N, ...) exists.
  *
  * Return: N, or a negative errno.
  */
-int vhc_bind_vhost_vdpa(const char *name)
+int vhc_bind(const char *name)
 {
 	char path[PATH_MAX], dev[64], drv[64];
 	long long deadline;
@@ -189,12 +244,12 @@ int vhc_bind_vhost_vdpa(const char *name)
 
 	snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s/driver_override",
 		 name);
-	ret = vhc_sysfs_write(path, "vhost_vdpa");
+	ret = vhc_sysfs_write(path, vhc_drv);
 	if (ret)
 		return ret;
 
 	if (!vhc_bound_driver(name, drv, sizeof(drv)) &&
-	    strcmp(drv, "vhost_vdpa")) {
+	    strcmp(drv, vhc_drv)) {
 		snprintf(path, sizeof(path), VHC_SYSFS_DEVS "/%s/driver/unbind",
 			 name);
 		ret = vhc_sysfs_write(path, name);
@@ -211,7 +266,7 @@ int vhc_bind_vhost_vdpa(const char *name)
 	for (;;) {
 		minor = vhc_find_minor(name);
 		if (minor >= 0) {
-			snprintf(dev, sizeof(dev), "/dev/vhost-vdpa-%d", minor);
+			vhc_node_path(dev, sizeof(dev), minor);
 			if (!access(dev, R_OK | W_OK))
 				return minor;
 		}
@@ -364,7 +419,7 @@ int vhc_driver_ok(struct vhc_dev *d)
 }
 
 /**
- * vhc_open() - open the vhost-vdpa device of a bound vdpa device
+ * vhc_open() - open the character device of a bound vdpa device
  * @d: client state to initialise
  * @name: vdpa device name
  *
@@ -392,7 +447,7 @@ int vhc_open(struct vhc_dev *d, const char *name)
 	d->minor = vhc_find_minor(name);
 	if (d->minor < 0)
 		return d->minor;
-	snprintf(path, sizeof(path), "/dev/vhost-vdpa-%d", d->minor);
+	vhc_node_path(path, sizeof(path), d->minor);
 	d->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d->fd < 0)
 		return vhc_err();

@@ -3,7 +3,8 @@
  * A minimal userspace driver for vhost-vdpa character
  * devices, used by the vdpa_generic selftests.
  *
- * One struct vhc_dev per /dev/vhost-vdpa-N. "Guest memory" is an anonymous
+ * One struct vhc_dev per /dev/vhost-vdpa-N (or /dev/vdpa-mig-N: the same
+ * uAPI from vdpa_migrate.ko; see vhc_use()). "Guest memory" is an anonymous
  * mapping of this process, made visible to the device through IOTLB v2
  * messages; every address handed to the device (rings, buffers) is an IOVA
  * inside that window. Rings are split rings without EVENT_IDX: the client
@@ -61,7 +62,7 @@ struct vhc_vq {
 /**
  * struct vhc_dev - an open vhost-vdpa device
  * @name: vdpa device name (/sys/bus/vdpa/devices/NAME)
- * @fd: open /dev/vhost-vdpa-N
+ * @fd: open /dev/vhost-vdpa-N or /dev/vdpa-mig-N
  * @minor: N
  * @device_id: virtio device id (1 net, 2 block, ...)
  * @backend_features: vhost backend features acked
@@ -114,7 +115,10 @@ struct vhc_buf {
 bool vhc_mgmtdev_present(const char *mgmtdev);
 int vhc_vdpa_add(const char *mgmtdev, const char *name, const char *extra);
 int vhc_vdpa_del(const char *name);
-int vhc_bind_vhost_vdpa(const char *name);
+int vhc_use(const char *driver);
+bool vhc_driver_present(const char *driver);
+void vhc_node_path(char *buf, size_t len, int minor);
+int vhc_bind(const char *name);
 int vhc_find_minor(const char *name);
 
 /* --- control path --- */

@@ -12,6 +12,11 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -63,7 +68,21 @@ FIXTURE(vhost_net) {
 	const char *mgmtdev;
 	bool loopback;
 	bool strict;
+	bool mig;	/* through vdpa_migrate rather than vhost_vdpa */
 	struct net_port port[2];
+};
+
+/* Every test runs through both bus drivers. */
+FIXTURE_VARIANT(vhost_net) {
+	const char *driver;
+};
+
+FIXTURE_VARIANT_ADD(vhost_net, vhost_vdpa) {
+	.driver = VHT_DRV_KERNEL,
+};
+
+FIXTURE_VARIANT_ADD(vhost_net, vdpa_migrate) {
+	.driver = VHT_DRV_MIG,
 };
 
 static __u32 net_fnv1a(const __u8 *p, size_t len)
@@ -97,6 +116,10 @@ FIXTURE_SETUP(vhost_net)
 		self->port[i].dev.fd = -1;
 	if (!vhc_mgmtdev_present(self->mgmtdev))
 		SKIP(return, "vdpa mgmtdev %s not present", self->mgmtdev);
+	if (!vhc_driver_present(variant->driver))
+		SKIP(return, "vdpa driver %s not loaded", variant->driver);
+	ASSERT_EQ(0, vhc_use(variant->driver));
+	self->mig = !strcmp(variant->driver, VHT_DRV_MIG);
 
 	for (i = 0; i < 2; i++) {
 		struct net_port *p = &self->port[i];
@@ -111,7 +134,7 @@ FIXTURE_SETUP(vhost_net)
 			 0x0a + i);
 		ASSERT_EQ(0, vhc_vdpa_add(self->mgmtdev, p->name, extra));
 		p->created = true;
-		ASSERT_LE(0, vhc_bind_vhost_vdpa(p->name));
+		ASSERT_LE(0, vhc_bind(p->name));
 		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
 		ASSERT_EQ(VIRTIO_ID_NET, (int)p->dev.device_id);
 		ASSERT_LE(3u, p->dev.nvqs);
@@ -284,27 +307,34 @@ static int net_reap_tx(struct net_port *p)
 	return ret < 0 ? ret : n;
 }
 
+/* Queue NET_FRAMES probes from @txp to @dst and kick. */
+static void net_send_all(struct __test_metadata *_metadata,
+			 struct net_port *txp, const __u8 *dst)
+{
+	__u32 seq;
+
+	for (seq = 0; seq < NET_FRAMES; seq++)
+		ASSERT_LE(0, net_send(txp, dst, seq, net_plen(seq)));
+	ASSERT_EQ(0, vhc_vq_kick(&txp->dev.vqs[NET_TX_Q]));
+}
+
 /*
- * Send NET_FRAMES probes from @txp to @dst and count what @rxp receives
- * within @wait_ms. RX buffers are recycled as they are consumed.
+ * Count the TX completions of @txp and what @rxp receives from it within
+ * @wait_ms. RX buffers are recycled as they are consumed.
  */
-static void net_xfer(struct __test_metadata *_metadata,
-		     struct net_port *txp, struct net_port *rxp,
-		     const __u8 *dst, int wait_ms, struct net_rx_stats *st,
-		     unsigned int *tx_done)
+static void net_collect(struct __test_metadata *_metadata,
+			struct net_port *txp, struct net_port *rxp,
+			const __u8 *dst, int wait_ms, struct net_rx_stats *st,
+			unsigned int *tx_done)
 {
 	struct vhc_vq *rx = &rxp->dev.vqs[NET_RX_Q];
 	long long deadline;
 	struct timespec ts;
-	__u32 seq, id, len;
+	__u32 id, len;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
 	*tx_done = 0;
-	for (seq = 0; seq < NET_FRAMES; seq++)
-		ASSERT_LE(0, net_send(txp, dst, seq, net_plen(seq)));
-	ASSERT_EQ(0, vhc_vq_kick(&txp->dev.vqs[NET_TX_Q]));
-
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + wait_ms;
 	for (;;) {
@@ -325,6 +355,16 @@ static void net_xfer(struct __test_metadata *_metadata,
 			     rxp->rxbuf + (size_t)id * NET_BUF_SIZE, len, st);
 		ASSERT_EQ(0, net_fill_rx(rxp));
 	}
+}
+
+/* Send NET_FRAMES probes from @txp to @dst and count what @rxp receives. */
+static void net_xfer(struct __test_metadata *_metadata,
+		     struct net_port *txp, struct net_port *rxp,
+		     const __u8 *dst, int wait_ms, struct net_rx_stats *st,
+		     unsigned int *tx_done)
+{
+	net_send_all(_metadata, txp, dst);
+	net_collect(_metadata, txp, rxp, dst, wait_ms, st, tx_done);
 }
 
 static void net_expect_all(struct __test_metadata *_metadata,
@@ -428,18 +468,24 @@ TEST_F(vhost_net, ring_num_too_large)
 	if (num > 32768)
 		SKIP(return, "device allows the largest ring vhost accepts");
 
-	/* vhost-vdpa forwards any power of two; the device must refuse. */
 	ASSERT_EQ(0, vhc_mem_map(d));
 	ASSERT_EQ(0, vhc_negotiate(d, NET_FEATURES));
-	ASSERT_EQ(0, vhc_vq_setup(d, NET_RX_Q, num));
-	ASSERT_EQ(0, vhc_vq_setup(d, NET_TX_Q, num));
-	ASSERT_EQ(0, vhc_driver_ok(d));
-	bad = net_needs_reset(d);
-	if (self->strict) {
-		EXPECT_TRUE(bad);
+	if (self->mig) {
+		/* vdpa_migrate itself refuses more than GET_VRING_NUM. */
+		EXPECT_ERRNO(EINVAL, vhc_vq_setup(d, NET_RX_Q, num));
 	} else {
-		TH_LOG("%s: ring of %u > max %u: NEEDS_RESET %s",
-		       self->mgmtdev, num, d->vq_num_max, bad ? "set" : "not set");
+		/* vhost_vdpa forwards any power of two; the device refuses. */
+		ASSERT_EQ(0, vhc_vq_setup(d, NET_RX_Q, num));
+		ASSERT_EQ(0, vhc_vq_setup(d, NET_TX_Q, num));
+		ASSERT_EQ(0, vhc_driver_ok(d));
+		bad = net_needs_reset(d);
+		if (self->strict) {
+			EXPECT_TRUE(bad);
+		} else {
+			TH_LOG("%s: ring of %u > max %u: NEEDS_RESET %s",
+			       self->mgmtdev, num, d->vq_num_max,
+			       bad ? "set" : "not set");
+		}
 	}
 
 	/* Reset brings it back. */
@@ -631,6 +677,382 @@ TEST_F(vhost_net, reset_keeps_iotlb)
 	net_xfer(_metadata, a, a, a->mac, 1000, &st, &tx_done);
 	TH_LOG("%s: after reset without remap: %u sent, %u received",
 	       self->mgmtdev, tx_done, st.frames);
+}
+
+/* --- uAPI edge cases; "mig only" where vhost_vdpa (6.1) differs --- */
+
+/* Only one user at a time; the node is named after the driver. */
+TEST_F(vhost_net, exclusive_open)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	char path[64], other[PATH_MAX];
+	int fd;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	vhc_node_path(path, sizeof(path), d->minor);
+	fd = open(path, O_RDWR);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EBUSY, errno);
+	if (fd >= 0)
+		close(fd);
+	if (self->mig) {
+		/* No vhost-vdpa-N beside vdpa-mig-N for the same device. */
+		snprintf(other, sizeof(other),
+			 "/sys/bus/vdpa/devices/%s/vdpa-mig-%d",
+			 self->port[0].name, d->minor);
+		EXPECT_EQ(0, access(other, F_OK));
+		EXPECT_EQ(0, access(path, F_OK));
+	}
+}
+
+TEST_F(vhost_net, vring_index_bad)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct vhost_vring_state s = { .index = d->nvqs, .num = NET_RING };
+	struct vhost_vring_file f = { .index = d->nvqs, .fd = -1 };
+	struct vhost_vring_addr a = { .index = d->nvqs };
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_BASE, &s));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_GET_VRING_BASE, &s));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_VDPA_SET_VRING_ENABLE, &s));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_VDPA_GET_VRING_GROUP, &s));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_KICK, &f));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_CALL, &f));
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_ADDR, &a));
+	s.index = ~0u;
+	EXPECT_ERRNO(ENOBUFS, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+/* mig only: ring size limits and a running ring are enforced up front. */
+TEST_F(vhost_net, vring_num_bounds)
+{
+	struct net_port *a = &self->port[0], *b = a->peer;
+	struct vhc_dev *d = &a->dev;
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	struct vhost_vring_addr addr = { .index = NET_TX_Q };
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	if (!self->mig)
+		SKIP(return, "vhost_vdpa leaves ring limits to the device");
+	ASSERT_EQ(0, vhc_mem_map(d));
+	ASSERT_EQ(0, vhc_negotiate(d, NET_FEATURES));
+	s.num = d->vq_num_max * 2u;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	s.num = 0;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	s.num = 3;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	s.num = 2;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_SET_VRING_ENABLE, &s));
+
+	/* While the device runs, its rings cannot move. */
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	if (b != a)
+		ASSERT_EQ(0, net_start(b, NET_RING));
+	s.num = NET_RING;
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_SET_VRING_NUM, &s));
+	s.num = 0;
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_SET_VRING_BASE, &s));
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_SET_VRING_ADDR, &addr));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+TEST_F(vhost_net, group_asid_bounds)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct vhost_vring_state s;
+	__u32 ngroups = 0, nas = 0;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_GET_GROUP_NUM, &ngroups));
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_GET_AS_NUM, &nas));
+	ASSERT_LE(1u, ngroups);
+	ASSERT_LE(1u, nas);
+	s.index = NET_TX_Q;
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_GET_VRING_GROUP, &s));
+	EXPECT_GT(ngroups, s.num);
+
+	s.index = ngroups;
+	s.num = 0;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_SET_GROUP_ASID, &s));
+	s.index = 0;
+	s.num = nas;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_SET_GROUP_ASID, &s));
+	s.num = 0;
+	EXPECT_EQ(0, vht_ioctl(d, VHOST_VDPA_SET_GROUP_ASID, &s));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+TEST_F(vhost_net, iotlb_outside_range)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	__u64 end = d->iova_last + 1;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	if (!end)
+		SKIP(return, "device accepts every IOVA");
+	/* Past the end, straddling it, and wrapping around. */
+	EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, end, 4096, d->mem,
+					      VHOST_ACCESS_RW));
+	EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, end - 4096, 8192, d->mem,
+					      VHOST_ACCESS_RW));
+	EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, ~0ULL - 4095, 8192, d->mem,
+					      VHOST_ACCESS_RW));
+	if (d->iova_first)
+		EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, d->iova_first - 4096,
+						      4096, d->mem,
+						      VHOST_ACCESS_RW));
+	if (self->mig) {
+		/* Partial pages and meaningless permissions. */
+		EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, d->mem_iova + 1, 4096,
+						      d->mem, VHOST_ACCESS_RW));
+		EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, d->mem_iova, 4096,
+						      d->mem, 0));
+	}
+	/* Nothing of that was mapped: the whole window maps cleanly. */
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+TEST_F(vhost_net, backend_features_unknown)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	__u64 bf = 0, set;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_GET_BACKEND_FEATURES, &bf));
+	set = bf | BIT_ULL(63);
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(d, VHOST_SET_BACKEND_FEATURES,
+					   &set));
+	if (self->mig) {
+		EXPECT_TRUE(!!(bf & BIT_ULL(VHOST_BACKEND_F_IOTLB_ASID)));
+		EXPECT_TRUE(!!(bf & BIT_ULL(VHOST_BACKEND_F_SUSPEND)));
+		/* Our generic device publishes resume; vdpa_sim does not. */
+		if (self->strict)
+			EXPECT_TRUE(!!(bf & BIT_ULL(VHOST_BACKEND_F_RESUME)));
+		if (!(bf & BIT_ULL(VHOST_BACKEND_F_RESUME)))
+			EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(d, VHOST_VDPA_RESUME,
+							   NULL));
+	} else {
+		/* 6.1's vhost_vdpa has no RESUME. */
+		set = bf | BIT_ULL(VHOST_BACKEND_F_RESUME);
+		EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(d, VHOST_SET_BACKEND_FEATURES,
+						   &set));
+	}
+	EXPECT_EQ(0, vht_ioctl(d, VHOST_SET_BACKEND_FEATURES, &bf));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+/* mig only: IOTLB messages for an address space the device lacks. */
+TEST_F(vhost_net, iotlb_asid_bad)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct vhost_msg_v2 msg;
+	__u64 bf;
+	__u32 nas = 0;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	if (!self->mig)
+		SKIP(return, "checked for vdpa_migrate only");
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_GET_AS_NUM, &nas));
+	bf = d->backend_features | BIT_ULL(VHOST_BACKEND_F_IOTLB_ASID);
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_SET_BACKEND_FEATURES, &bf));
+	memset(&msg, 0, sizeof(msg));
+	msg.type = VHOST_IOTLB_MSG_V2;
+	msg.asid = nas;
+	msg.iotlb.type = VHOST_IOTLB_UPDATE;
+	msg.iotlb.iova = d->mem_iova;
+	msg.iotlb.size = 4096;
+	msg.iotlb.uaddr = (__u64)(uintptr_t)d->mem;
+	msg.iotlb.perm = VHOST_ACCESS_RW;
+	EXPECT_EQ(-1, write(d->fd, &msg, sizeof(msg)));
+	EXPECT_EQ(EFAULT, errno);
+	/* A batch is bound to one address space. */
+	msg.asid = 0;
+	msg.iotlb.type = VHOST_IOTLB_BATCH_BEGIN;
+	ASSERT_EQ((ssize_t)sizeof(msg), write(d->fd, &msg, sizeof(msg)));
+	if (nas > 1) {
+		msg.asid = 1;
+		msg.iotlb.type = VHOST_IOTLB_UPDATE;
+		EXPECT_EQ(-1, write(d->fd, &msg, sizeof(msg)));
+		msg.asid = 0;
+	}
+	msg.iotlb.type = VHOST_IOTLB_BATCH_END;
+	ASSERT_EQ((ssize_t)sizeof(msg), write(d->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+/* mig only: the status byte moves forward, in order, or back to 0. */
+TEST_F(vhost_net, status_transitions)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	const __u8 ad = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	__u8 status;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	if (!self->mig)
+		SKIP(return, "checked for vdpa_migrate only");
+	ASSERT_EQ(0, vhc_set_status(d, ad));
+	EXPECT_ERRNO(EINVAL, vhc_set_status(d, ad | VIRTIO_CONFIG_S_DRIVER_OK));
+	EXPECT_ERRNO(EINVAL, vhc_set_status(d, ad |
+					    VIRTIO_CONFIG_S_NEEDS_RESET));
+	EXPECT_ERRNO(EINVAL, vhc_set_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE));
+	ASSERT_EQ(0, vhc_get_status(d, &status));
+	EXPECT_EQ(ad, status);
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+}
+
+/*
+ * SUSPEND stops the device where it is: frames queued meanwhile stay in
+ * the ring, GET_VRING_BASE reports the stop point. RESUME (mig only)
+ * continues and every frame arrives, once.
+ */
+TEST_F(vhost_net, suspend_resume)
+{
+	struct net_port *a = &self->port[0], *b = a->peer;
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	__u64 bf = 0;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_BACKEND_FEATURES, &bf));
+	if (!(bf & BIT_ULL(VHOST_BACKEND_F_SUSPEND)))
+		SKIP(return, "device cannot suspend");
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	if (b != a)
+		ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_VDPA_SUSPEND, NULL));
+	net_send_all(_metadata, a, b->mac);
+	net_collect(_metadata, a, b, b->mac, 300, &st, &tx_done);
+	EXPECT_EQ(0u, tx_done);
+	EXPECT_EQ(0u, st.frames);
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(NET_FRAMES, s.num);
+	if (!(bf & BIT_ULL(VHOST_BACKEND_F_RESUME)))
+		return;
+
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_VDPA_RESUME, NULL));
+	net_collect(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	/* And it keeps running. */
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	EXPECT_ERRNO(EINVAL, vht_ioctl(&a->dev, VHOST_VDPA_RESUME, NULL));
+}
+
+/* mig only: RESUME needs a SUSPEND, and a reset forgets the SUSPEND. */
+TEST_F(vhost_net, resume_without_suspend)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	__u64 bf = 0;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	if (!self->mig)
+		SKIP(return, "6.1's vhost_vdpa has no RESUME");
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_GET_BACKEND_FEATURES, &bf));
+	if (!(bf & BIT_ULL(VHOST_BACKEND_F_RESUME)))
+		SKIP(return, "device cannot resume");
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_RESUME, NULL));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_RESUME, NULL));
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_SUSPEND, NULL));
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VHOST_VDPA_RESUME, NULL));
+}
+
+/* A "VmLck:"/"VmPin:" line of /proc/self/status, in kB; -1 if absent. */
+static long net_status_kb(const char *key)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key))) {
+			kb = strtol(line + strlen(key), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/* Memory charged for pinning: vhost_vdpa uses VmPin, vdpa_migrate VmLck. */
+static long net_charged_kb(void)
+{
+	return net_status_kb("VmLck:") + net_status_kb("VmPin:");
+}
+
+/* Raise or drop CAP_IPC_LOCK in the effective set (it stays permitted). */
+static int net_cap_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c))
+		return -errno;
+	if (on)
+		c[0].effective |= 1u << CAP_IPC_LOCK;
+	else
+		c[0].effective &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &h, c) ? -errno : 0;
+}
+
+/*
+ * Mapped memory is pinned and charged to the process while it is mapped;
+ * without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds it and a refused map leaves
+ * nothing pinned or charged.
+ */
+TEST_F(vhost_net, iotlb_locked_memory)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct rlimit old, small;
+	long before;
+	int ret;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	before = net_charged_kb();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, vhc_mem_map(d));
+	EXPECT_EQ(before + (long)(d->mem_size >> 10), net_charged_kb());
+	ASSERT_EQ(0, vhc_mem_unmap(d));
+	EXPECT_EQ(before, net_charged_kb());
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &old));
+	small = old;
+	small.rlim_cur = 64 << 10;
+	ASSERT_EQ(0, net_cap_ipc_lock(false));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &small));
+	ret = vhc_mem_map(d);
+	EXPECT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &old));
+	ASSERT_EQ(0, net_cap_ipc_lock(true));
+	EXPECT_ERRNO(EFAULT, ret);
+	EXPECT_EQ(before, net_charged_kb());
+	ASSERT_EQ(0, net_start(&self->port[0], NET_RING));
 }
 
 int main(int argc, char **argv)

@@ -19,8 +19,22 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/vhost.h>
 
 #include "vhost_client.h"
+
+/* RESUME came with Linux 6.3; vdpa_migrate offers it on 6.1. */
+#ifndef VHOST_VDPA_RESUME
+#define VHOST_VDPA_RESUME	_IO(VHOST_VIRTIO, 0x7E)
+#endif
+#ifndef VHOST_BACKEND_F_RESUME
+#define VHOST_BACKEND_F_RESUME	0x5
+#endif
+
+/* The bus drivers the vhost tests run through (one fixture variant each). */
+#define VHT_DRV_KERNEL		"vhost_vdpa"	/* the kernel's vhost_vdpa */
+#define VHT_DRV_MIG		"vdpa_migrate"	/* ours: /dev/vdpa-mig-N */
 
 /* Expect a vhc_*() call to fail with a given errno (they return -errno). */
 #define EXPECT_ERRNO(expected, call) EXPECT_EQ(-(expected), (call))
@@ -29,6 +43,12 @@
 #ifndef BIT_ULL
 #define BIT_ULL(nr)	(1ULL << (nr))
 #endif
+
+/* An ioctl on the device, as a vhc_*() call: 0 or -errno. */
+static inline int vht_ioctl(struct vhc_dev *d, unsigned long req, void *arg)
+{
+	return ioctl(d->fd, req, arg) < 0 ? -errno : 0;
+}
 
 static inline const char *vht_mgmtdev(const char *env, const char *dflt)
 {

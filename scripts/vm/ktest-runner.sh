@@ -10,7 +10,7 @@
 # "VMRESULT pass=N fail=N skip=N".
 #
 # Env from scripts/vm/ktest.sh: VDPA_TIMEOUT_SCALE multiplies the timeout (the
-# debug kernel is slower). On a kernel with kmemleak, what is unreferenced
+# debug kernel is slower); tests inherit it and scale their own time limits. On a kernel with kmemleak, what is unreferenced
 # before the modules are loaded (boot, initramfs) is cleared, and a last test
 # "kmemleak" scans after the suite and fails on anything it then reports.
 set -u

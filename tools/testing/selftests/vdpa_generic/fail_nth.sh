@@ -46,7 +46,7 @@ walk() {
 
 # --- net: add with 4 queue pairs, bind to virtio_vdpa, then vhost_vdpa -----
 walk dev-add vdpagen_net fn_net 4
-vdpa dev config show fn_net | grep -q "max_vqp 4" || fail "fn_net: max_vqp is not 4"
+vdpa dev config show fn_net | grep -q "max_vq_pairs 4" || fail "fn_net: max_vqp is not 4"
 walk bind fn_net virtio_vdpa
 wait_for 10 vdpa_netdev fn_net || fail "fn_net: no netdev after bind"
 nd=$(vdpa_netdev fn_net)

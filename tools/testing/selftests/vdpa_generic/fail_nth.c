@@ -246,8 +246,19 @@ static int dev_add_step(char **argv, unsigned int n)
 		return -1;
 	}
 	if (vdpa_dev_exists(argv[1])) {
-		printf("# step %u: add failed (%s) but %s exists\n", n, strerror(-ret), argv[1]);
-		return -1;
+		/*
+		 * ENOBUFS: the device was made but netlink could not
+		 * allocate the ack; a lost reply, not a failed add.
+		 */
+		if (ret != -ENOBUFS) {
+			printf("# step %u: add failed (%s) but %s exists\n",
+			       n, strerror(-ret), argv[1]);
+			return -1;
+		}
+		if (vdpa_dev_del(argv[1])) {
+			printf("# step %u: cannot delete %s\n", n, argv[1]);
+			return -1;
+		}
 	}
 	return 0;
 }

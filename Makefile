@@ -4,8 +4,12 @@
 #
 #   make [all|modules]  build the compat vDPA stack (build/compat) and our modules
 #   make lint           style (checkpatch) + sparse + w1 + coccicheck, our code only
-#   make test           build selftests, run every suite in a QEMU VM
+#   make test           build selftests, run every suite in a QEMU VM (Debian kernel)
+#   make test-dbg       the same suites on the sanitizer kernel (KASAN, lockdep,
+#                       kmemleak, UBSAN, failslab), built by "make dbgkernel"
 #   make check          lint + test (the CI entry point, see .ci/run)
+#   make check-all      lint + test + test-dbg (both tiers; the debug kernel's cold
+#                       build alone takes ~20 min on 2 cores)
 #   make demo           boot the VM and run scripts/demo-in-vm.sh
 #   make bench          boot the VM and run scripts/bench/*.sh (same-run ratios)
 #   make clean
@@ -27,7 +31,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) KBUILD_EXTRA_SYMBOLS=$(COMPAT_SYMVERS)
 SUITES ?= $(patsubst %/Makefile,%,$(wildcard tools/testing/selftests/vdpa_*/Makefile))
 
 .PHONY: all deps modules compat ksrc lint style sparse w1 coccicheck \
-	selftests test check demo bench clean
+	selftests test dbgkernel dbg-modules test-dbg check check-all demo bench clean
 
 all: modules
 
@@ -72,9 +76,29 @@ selftests:
 test: modules selftests
 	scripts/vm/ktest.sh $(SUITES)
 
-# -k: run the tests even when lint fails; either failing fails "check".
+# --- debug (sanitizer) tier ---------------------------------------------------
+# The kernel is built from linux-source with scripts/debugkernel/debug.config
+# into build/dbg/obj, cached until the fragment or the tarball changes; our
+# modules are built against it in build/dbg/ours.
+DBG_BZIMAGE := $(CURDIR)/build/dbg/obj/arch/x86/boot/bzImage
+
+dbgkernel:
+	@scripts/debugkernel/build.sh >/dev/null
+
+dbg-modules: dbgkernel
+	@scripts/debugkernel/modules.sh
+
+test-dbg: dbg-modules selftests
+	scripts/vm/ktest.sh --kernel $(DBG_BZIMAGE) $(SUITES)
+
+# -k: run everything even when something fails; any failure fails "check".
+# The debug tier is not part of "check" yet: it has not completed a whole
+# run of the suites inside CI's time budget (see Documentation/dev-tools/).
 check: deps
 	@$(MAKE) --no-print-directory -k lint test
+
+check-all: deps
+	@$(MAKE) --no-print-directory -k lint test test-dbg
 
 demo: deps
 	@$(MAKE) --no-print-directory modules

@@ -8,6 +8,11 @@
 # anything else fail. A test also fails if the kernel log gains a line matching
 # scripts/vm/bad-patterns.txt while it runs. Ends with
 # "VMRESULT pass=N fail=N skip=N".
+#
+# Env from scripts/vm/ktest.sh: VDPA_TIMEOUT_SCALE multiplies the timeout (the
+# debug kernel is slower); tests inherit it and scale their own time limits. On a kernel with kmemleak, what is unreferenced
+# before the modules are loaded (boot, initramfs) is cleared, and a last test
+# "kmemleak" scans after the suite and fails on anything it then reports.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,6 +26,17 @@ if [ -f "$SUITE_DIR/settings" ]; then
 	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$SUITE_DIR/settings")
 	[ -n "$t" ] && timeout=$t
 fi
+timeout=$((timeout * ${VDPA_TIMEOUT_SCALE:-1}))
+KMEMLEAK=/sys/kernel/debug/kmemleak
+[ -w $KMEMLEAK ] || KMEMLEAK=""
+
+# kmemleak_scan: two scans, the second after objects reached kmemleak's
+# minimum age (5 s), as its documentation recommends.
+kmemleak_scan() {
+	echo scan >$KMEMLEAK
+	sleep 6
+	echo scan >$KMEMLEAK
+}
 
 # Kernel log lines matching the bad patterns after line $1 of dmesg.
 bad_kmsg_since() {
@@ -28,6 +44,10 @@ bad_kmsg_since() {
 }
 
 echo "TAP version 13"
+if [ -n "$KMEMLEAK" ]; then
+	kmemleak_scan
+	echo clear >$KMEMLEAK
+fi
 if ! out=$("$ROOT/scripts/vm/load-modules.sh" 2>&1); then
 	printf '%s\n' "$out" | sed 's/^/# /'
 	echo "Bail out! loading modules failed"
@@ -42,10 +62,24 @@ if bad=$(bad_kmsg_since 0); then
 fi
 
 mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$SUITE_DIR/tests.list")
+[ -z "$KMEMLEAK" ] || tests+=(kmemleak)
 echo "1..${#tests[@]}"
 pass=0 fail=0 skip=0 i=0
 for t in "${tests[@]}"; do
 	i=$((i + 1))
+	if [ "$t" = kmemleak ] && [ -n "$KMEMLEAK" ]; then
+		echo "# RUN kmemleak (scan after the suite)"
+		kmemleak_scan
+		if grep -q . $KMEMLEAK; then
+			sed 's/^/# /' $KMEMLEAK
+			echo "not ok $i kmemleak # leaks"
+			fail=$((fail + 1))
+		else
+			echo "ok $i kmemleak"
+			pass=$((pass + 1))
+		fi
+		continue
+	fi
 	if [ -x "$BUILD_DIR/$t" ]; then
 		cmd=("$BUILD_DIR/$t")
 	elif [ -x "$SUITE_DIR/$t" ]; then

@@ -1,5 +1,12 @@
 #!/bin/bash
-# scripts/vm/ktest.sh SUITE_DIR... - run selftest suites, one fresh VM each.
+# scripts/vm/ktest.sh [--kernel BZIMAGE] SUITE_DIR... - run selftest suites,
+# one fresh VM each.
+#
+# Without --kernel: the Debian tier (Debian's kernel, compat vDPA modules).
+# With --kernel: the debug tier, booting that sanitizer kernel (see
+# scripts/debugkernel/); per-test timeouts are tripled and each suite ends
+# with a kmemleak scan (scripts/vm/ktest-runner.sh). Logs go to
+# build/vm/ktest/<suite>/ or build/vm/ktest-dbg/<suite>/.
 #
 # Per suite (tools/testing/selftests/vdpa_*/): optional "vm.args" holds extra
 # QEMU arguments (lines; '#' starts a comment; a line "guest-qmp" gives the
@@ -12,14 +19,18 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BAD=$(cat "$ROOT/scripts/vm/bad-patterns.txt")
-[ $# -gt 0 ] || { echo "usage: ktest.sh SUITE_DIR..." >&2; exit 2; }
-"$ROOT/scripts/vm/initramfs.sh" >/dev/null
+kernel="" tier=debian logs=$ROOT/build/vm/ktest scale=1
+if [ "${1:-}" = --kernel ]; then
+	kernel=$2 tier=debug logs=$ROOT/build/vm/ktest-dbg scale=3
+	shift 2
+fi
+[ $# -gt 0 ] || { echo "usage: ktest.sh [--kernel BZIMAGE] SUITE_DIR..." >&2; exit 2; }
 
 tpass=0 tfail=0 tskip=0
 for suite in "$@"; do
 	suite=$(cd "$suite" && pwd)
 	name=$(basename "$suite")
-	out=$ROOT/build/vm/ktest/$name
+	out=$logs/$name
 	bdir=$ROOT/build/selftests/$name
 	mkdir -p "$out" "$bdir"
 
@@ -37,14 +48,15 @@ for suite in "$@"; do
 	# Per-test timeout x number of tests, plus boot and module loading.
 	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$suite/settings" 2>/dev/null || true)
 	n=$(grep -cvE '^[[:space:]]*(#|$)' "$suite/tests.list" || true)
-	vm_timeout=$(( ${t:-120} * ${n:-1} + 120 ))
+	vm_timeout=$(( (${t:-120} * ${n:-1} + 120) * scale ))
 
-	echo "# suite $name (console: ${out#$ROOT/}/console.log; TAP follows live)"
+	echo "# suite $name, $tier tier (console: ${out#$ROOT/}/console.log; TAP follows live)"
 	start=$(date +%s)
 	# shellcheck disable=SC2086
 	"$ROOT/scripts/vm/run.sh" --live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
-		--console "$out/console.log" --result "$out/result.log" \
-		-- "$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
+		${kernel:+--kernel "$kernel"} --console "$out/console.log" --result "$out/result.log" \
+		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale \
+		"$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
 	tr -d '\r' <"$out/result.log" >"$out/result.tap"
 
 	res=$(grep -E '^VMRESULT ' "$out/result.tap" | tail -n1 || true)

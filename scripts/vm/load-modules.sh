@@ -1,16 +1,34 @@
 #!/bin/bash
-# scripts/vm/load-modules.sh - load the vDPA stack inside the test VM: the
-# Debian modules it needs, the compat modules from build/compat (the kernel's
-# own vdpa/vringh/vhost_vdpa/virtio_vdpa/vdpa_sim*) and, when built, ours.
-# Already loaded modules are skipped, so it is safe to run twice.
+# scripts/vm/load-modules.sh [--ko-dir] - load the vDPA stack inside the test
+# VM. Already loaded modules are skipped, so it is safe to run twice.
+#
+# Debian tier (Debian's kernel): the Debian modules it needs, the compat
+# modules from build/compat (the kernel's own vdpa/vringh/vhost_vdpa/
+# virtio_vdpa/vdpa_sim*) and, when built, ours from drivers/vdpa/generic.
 # vp_vdpa.ko is not loaded here: it would compete with virtio_pci for cards;
 # tests that want it insmod build/compat/vp_vdpa.ko themselves.
+#
+# Debug tier (the kernel of scripts/debugkernel/, recognised by its release
+# in build/dbg/kernelrelease): the vDPA core and everything else is built in;
+# only ours are loaded, from build/dbg/ours (built against that kernel).
+#
+# --ko-dir: only print the directory holding our .ko files for the running
+# kernel (tests that reload a module use it).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-# irqbypass must precede vhost_vdpa (irq_bypass_register_producer).
-modprobe -a vhost_iotlb vhost irqbypass virtio_net virtio_blk virtio_console tun veth
+if [ "$(cat "$ROOT/build/dbg/kernelrelease" 2>/dev/null)" = "$(uname -r)" ]; then
+	tier=debug
+	kodir=$ROOT/build/dbg/ours/drivers/vdpa/generic
+else
+	tier=debian
+	kodir=$ROOT/drivers/vdpa/generic
+fi
+if [ "${1:-}" = --ko-dir ]; then
+	echo "$kodir"
+	exit 0
+fi
 
 load() {
 	local ko=$1 name
@@ -19,15 +37,19 @@ load() {
 	insmod "$ko"
 }
 
-for m in vdpa vringh vhost_vdpa virtio_vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk; do
-	load "$ROOT/build/compat/$m.ko"
-done
+if [ $tier = debian ]; then
+	# irqbypass must precede vhost_vdpa (irq_bypass_register_producer).
+	modprobe -a vhost_iotlb vhost irqbypass virtio_net virtio_blk virtio_console tun veth
+	for m in vdpa vringh vhost_vdpa virtio_vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk; do
+		load "$ROOT/build/compat/$m.ko"
+	done
+fi
 # vdpa_migrate (our vhost-vdpa style bus driver) before vdpa_gen, which
 # publishes its RESUME support through it.
-ko=$ROOT/drivers/vhost/vdpa_migrate/vdpa_migrate.ko
+ko=$kodir/../../vhost/vdpa_migrate/vdpa_migrate.ko
 [ -f "$ko" ] && load "$ko"
 for m in vdpa_gen vdpa_gen_net vdpa_gen_blk; do
-	ko=$ROOT/drivers/vdpa/generic/$m.ko
+	ko=$kodir/$m.ko
 	[ -f "$ko" ] && load "$ko"
 done
 exit 0

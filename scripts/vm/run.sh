@@ -4,7 +4,7 @@
 #
 # usage: run.sh [--qemu-args "..."] [--qmp PATH] [--timeout SEC] [--mem MB]
 #               [--console FILE] [--result FILE] [--live] [--guest-qmp]
-#               -- COMMAND...
+#               [--kernel BZIMAGE] -- COMMAND...
 #
 # ttyS0 (kernel console) goes to --console (default: a temporary file, kept
 # and named on stderr only if the VM fails).
@@ -17,13 +17,16 @@
 # Exit status: COMMAND's, or 125 if the VM crashed, hung or timed out.
 # --qemu-args is split on white space (no quoting). The guest starts COMMAND in
 # the current directory (same path; /tmp is the guest's own, empty tmpfs).
-# Env: VM_KVM=1 uses KVM instead of TCG; KVER picks the kernel.
+# --kernel BZIMAGE (or env VM_KERNEL) boots that kernel instead of Debian's
+# /boot/vmlinuz-$KVER; it must have virtio-pci/9p/overlay built in (the debug
+# tier's kernel, scripts/debugkernel/), so the initramfs carries no modules.
+# Env: VM_KVM=1 uses KVM instead of TCG; KVER picks the Debian kernel.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 KVER=$("$ROOT/scripts/kver.sh")
 qemu_args="" qmp="" guest_qmp=0 timeout=600 mem=2048 live=0
-console="" result=""
+console="" result="" kernel=${VM_KERNEL:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--qemu-args) qemu_args="$qemu_args $2"; shift 2 ;;
@@ -34,13 +37,20 @@ while [ $# -gt 0 ]; do
 	--result) result=$2; shift 2 ;;
 	--live) live=1; shift ;;
 	--guest-qmp) guest_qmp=1; shift ;;
+	--kernel) kernel=$2; shift 2 ;;
 	--) shift; break ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 [ $# -gt 0 ] || { echo "usage: run.sh [options] -- COMMAND..." >&2; exit 2; }
 
-initrd=$("$ROOT/scripts/vm/initramfs.sh")
+if [ -n "$kernel" ]; then
+	[ -f "$kernel" ] || { echo "run.sh: no kernel $kernel" >&2; exit 2; }
+	initrd=$("$ROOT/scripts/vm/initramfs.sh" --builtin)
+else
+	kernel=/boot/vmlinuz-$KVER
+	initrd=$("$ROOT/scripts/vm/initramfs.sh")
+fi
 # The command file must live where the guest can see it: not in /tmp.
 mkdir -p "$ROOT/build/vm"
 cmdfile=$(mktemp "$ROOT/build/vm/cmd.XXXXXX")
@@ -90,7 +100,7 @@ fi
 # shellcheck disable=SC2086
 timeout -k 10 "$timeout" qemu-system-x86_64 -nodefaults -no-user-config \
 	-machine q35 $accel -smp 2 -m "$mem" -display none -vga none -no-reboot \
-	-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" -append "$append" \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-serial "file:$console" -serial "file:$result" \
 	$qmp_opt $qemu_args </dev/null &

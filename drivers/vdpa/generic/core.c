@@ -87,25 +87,36 @@ static void vdpa_gen_end_kernel_dma(struct vdpa_gen_dev *gdev)
 	gdev->kernel_dma = false;
 }
 
-static void vdpa_gen_begin_kernel_dma(struct vdpa_gen_dev *gdev)
+/*
+ * Kernel DMA (virtio_vdpa) uses an identity map in every address space. If
+ * it cannot be set up (the IOTLB entry is a GFP_ATOMIC allocation), the
+ * mapping call fails and the next one tries again: a device without the map
+ * could not reach any buffer and its driver would wait forever.
+ */
+static int vdpa_gen_begin_kernel_dma(struct vdpa_gen_dev *gdev)
 {
 	unsigned int i;
+	int ret = 0;
 
 	if (READ_ONCE(gdev->kernel_dma))
-		return;
+		return 0;
 
 	spin_lock(&gdev->iotlb_lock);
-	if (!gdev->kernel_dma) {
-		for (i = 0; i < gdev->vdpa.nas; i++) {
+	for (i = 0; !gdev->kernel_dma && i < gdev->vdpa.nas; i++) {
+		vhost_iotlb_reset(&gdev->iotlb[i]);
+		ret = vhost_iotlb_add_range(&gdev->iotlb[i], 0, ULONG_MAX,
+					    0, VHOST_MAP_RW);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		for (i = 0; i < gdev->vdpa.nas; i++)
 			vhost_iotlb_reset(&gdev->iotlb[i]);
-			if (vhost_iotlb_add_range(&gdev->iotlb[i], 0, ULONG_MAX,
-						  0, VHOST_MAP_RW))
-				dev_warn_ratelimited(&gdev->vdpa.dev,
-						     "no memory for identity map\n");
-		}
+	} else {
 		WRITE_ONCE(gdev->kernel_dma, true);
 	}
 	spin_unlock(&gdev->iotlb_lock);
+	return ret;
 }
 
 static void *vdpa_gen_dma_alloc(struct device *dev, size_t size,
@@ -117,7 +128,10 @@ static void *vdpa_gen_dma_alloc(struct device *dev, size_t size,
 	addr = alloc_pages_exact(size, gfp | __GFP_ZERO);
 	if (!addr)
 		return NULL;
-	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	if (vdpa_gen_begin_kernel_dma(dev_to_gen(dev))) {
+		free_pages_exact(addr, size);
+		return NULL;
+	}
 	*dma_addr = virt_to_phys(addr);
 	return addr;
 }
@@ -133,7 +147,8 @@ static dma_addr_t vdpa_gen_dma_map_page(struct device *dev, struct page *page,
 					enum dma_data_direction dir,
 					unsigned long attrs)
 {
-	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	if (vdpa_gen_begin_kernel_dma(dev_to_gen(dev)))
+		return DMA_MAPPING_ERROR;
 	return page_to_phys(page) + offset;
 }
 
@@ -150,7 +165,8 @@ static int vdpa_gen_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int i;
 
-	vdpa_gen_begin_kernel_dma(dev_to_gen(dev));
+	if (vdpa_gen_begin_kernel_dma(dev_to_gen(dev)))
+		return -ENOMEM;
 	for_each_sg(sgl, sg, nents, i) {
 		sg->dma_address = sg_phys(sg);
 		sg_dma_len(sg) = sg->length;

@@ -32,9 +32,10 @@ blk_cleanup() {
 	done
 }
 
-# blk_lib_init SECONDS "$@": self-timeout, prerequisites, cleanup trap.
+# blk_lib_init SECONDS "$@": self-timeout (times VDPA_TIMEOUT_SCALE, set by
+# the VM runner on slow kernels), prerequisites, cleanup trap.
 blk_lib_init() {
-	local limit=$1 k
+	local limit=$(($1 * ${VDPA_TIMEOUT_SCALE:-1})) k
 	shift
 
 	if [ -z "${BLK_LIB_TIMED:-}" ]; then

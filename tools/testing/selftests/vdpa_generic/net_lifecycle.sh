@@ -90,7 +90,7 @@ vdpa dev del gl_a || fail "del gl_a"
 
 # --- nothing pins the modules ----------------------------------------------
 rmmod vdpa_gen_net || fail "cannot unload vdpa_gen_net"
-insmod "$DIR/../../../../drivers/vdpa/generic/vdpa_gen_net.ko" ||
+insmod "$("$DIR/../../../../scripts/vm/load-modules.sh" --ko-dir)/vdpa_gen_net.ko" ||
 	fail "cannot reload vdpa_gen_net"
 
 check_dmesg

@@ -1,0 +1,81 @@
+#!/bin/bash
+# scripts/debugkernel/build.sh - build (or reuse) the sanitizer test kernel.
+#
+# The full linux-source tarball is extracted once into build/kernel/ (stamp:
+# the tarball's path, mtime and size). The kernel is configured with
+# "make allnoconfig" forced by our fragment scripts/debugkernel/debug.config
+# (KCONFIG_ALLCONFIG) and built out of the source tree in build/dbg/obj.
+# Every line of the fragment is then checked against the resulting .config:
+# an option kconfig silently dropped (say KASAN) fails the build loudly.
+# Cached: nothing is rebuilt while the fragment, the tarball and the compiler
+# are unchanged (key in build/dbg/.stamp).
+# Prints the path of the bzImage on stdout; the kernel release is in
+# build/dbg/kernelrelease.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FRAG=$ROOT/scripts/debugkernel/debug.config
+TARBALL=${KSRC_TARBALL:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n1)}
+[ -f "$TARBALL" ] || { echo "debugkernel: no /usr/src/linux-source-*.tar.xz (run scripts/deps.sh)" >&2; exit 1; }
+TOP=$(basename "$TARBALL" .tar.xz)
+SRC=$ROOT/build/kernel/$TOP
+OUT=$ROOT/build/dbg
+OBJ=$OUT/obj
+KMAKE=(make -s -C "$SRC" O="$OBJ" ARCH=x86_64)
+
+mkdir -p "$OUT"
+exec 9>"$ROOT/build/.dbgkernel.lock"
+flock 9
+
+# --- full source tree, extracted once ----------------------------------------
+want="$TARBALL $(stat -c '%Y %s' "$TARBALL")"
+if [ "$(cat "$ROOT/build/kernel/.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$SRC" ]; then
+	echo "debugkernel: extracting $TARBALL" >&2
+	rm -rf "$ROOT/build/kernel"
+	mkdir -p "$ROOT/build/kernel"
+	tar -xJf "$TARBALL" -C "$ROOT/build/kernel"
+	echo "$want" >"$ROOT/build/kernel/.stamp"
+fi
+
+key=$( { echo "$want"; gcc --version | head -n1; cat "$FRAG"; } | sha256sum | cut -d' ' -f1)
+bz=$OBJ/arch/x86/boot/bzImage
+if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$key" ] && [ -f "$bz" ]; then
+	echo "$bz"
+	exit 0
+fi
+rm -f "$OUT/.stamp"
+
+# --- configure and verify -------------------------------------------------------
+mkdir -p "$OBJ"
+"${KMAKE[@]}" KCONFIG_ALLCONFIG="$FRAG" allnoconfig >"$OUT/config.log" 2>&1 || {
+	cat "$OUT/config.log" >&2
+	echo "debugkernel: configuration failed" >&2
+	exit 1
+}
+bad=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*) sym=${line%%=*} ;;
+	"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
+	*) continue ;;
+	esac
+	got=$(grep -E "^$sym=|^# $sym is not set" "$OBJ/.config" || echo "# $sym is not set")
+	if [ "$got" != "$line" ]; then
+		echo "debugkernel: wanted '$line', .config has '$got'" >&2
+		bad=1
+	fi
+done <"$FRAG"
+[ $bad -eq 0 ] || { echo "debugkernel: kconfig dropped options of $FRAG" >&2; exit 1; }
+
+# --- build --------------------------------------------------------------------
+echo "debugkernel: building in ${OBJ#$ROOT/} (log: ${OUT#$ROOT/}/build.log)" >&2
+start=$(date +%s)
+"${KMAKE[@]}" -j"$(nproc)" bzImage modules >"$OUT/build.log" 2>&1 || {
+	tail -n 40 "$OUT/build.log" >&2
+	echo "debugkernel: build failed (log: $OUT/build.log)" >&2
+	exit 1
+}
+"${KMAKE[@]}" kernelrelease >"$OUT/kernelrelease"
+echo "debugkernel: built $(cat "$OUT/kernelrelease") in $(( $(date +%s) - start ))s" >&2
+echo "$key" >"$OUT/.stamp"
+echo "$bz"

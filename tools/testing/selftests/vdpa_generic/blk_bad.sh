@@ -11,7 +11,7 @@
 DIR=$(dirname "$(readlink -f "$0")")
 # shellcheck source=blk_lib.sh
 . "$DIR/blk_lib.sh"
-blk_lib_init 60 "$@"
+blk_lib_init 240 "$@"
 
 # bad KNOB_FILE VALUE: the write must fail with EINVAL, the value stay.
 bad() {

@@ -14,7 +14,7 @@
 DIR=$(dirname "$(readlink -f "$0")")
 # shellcheck source=blk_lib.sh
 . "$DIR/blk_lib.sh"
-blk_lib_init 110 "$@"
+blk_lib_init 280 "$@"
 
 for t in mkfs.ext4 fstrim blkdiscard fallocate sha256sum; do
 	command -v $t >/dev/null || skip "no $t"

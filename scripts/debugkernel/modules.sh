@@ -23,6 +23,10 @@ mkdir -p "$OUT"
 	while read -r f; do
 		[ -e "$ROOT/$f" ] || rm -f "$OUT/$f"
 	done
+# vhost.h is not a public header; drivers/vhost/vdpa_migrate finds it in
+# build/kinc relative to the tree (see scripts/compat.sh).
+install -D -m 644 "$("$ROOT/scripts/ksrc.sh")/drivers/vhost/vhost.h" \
+	"$OUT/build/kinc/vhost.h"
 make -s -C "$KOBJ" M="$OUT" modules >"$OUT/build.log" 2>&1 || {
 	cat "$OUT/build.log" >&2
 	echo "dbg modules: build failed (log: $OUT/build.log)" >&2

@@ -606,6 +606,13 @@ static void vdpa_gen_do_reset(struct vdpa_gen_dev *gdev)
 	gdev->features = 0;
 	WRITE_ONCE(gdev->suspended, false);
 	spin_lock(&gdev->cfg_lock);
+	/*
+	 * Forget the driver's config callback like the queue callbacks: a
+	 * driver that unbinds resets the device and may free what it points
+	 * to, and the next driver installs its own after its reset.
+	 */
+	gdev->config_cb.callback = NULL;
+	gdev->config_cb.private = NULL;
 	WRITE_ONCE(gdev->broken, false);
 	gdev->status = 0;
 	gdev->generation++;

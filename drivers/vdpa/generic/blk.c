@@ -42,6 +42,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
+#include <linux/vdpa_migrate.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_ids.h>
@@ -634,6 +635,52 @@ static void vdpa_gen_blk_release(struct vdpa_gen_dev *gdev)
 		fput(blk->file);
 }
 
+/*
+ * Migration: the data lives in the backend, which the destination must
+ * share (the same file or block device); what travels is what the
+ * destination has to agree with, checked before anything is loaded.
+ */
+static size_t vdpa_gen_blk_state_size(struct vdpa_gen_dev *gdev)
+{
+	return sizeof(struct vdpa_mig_rec_hdr) +
+	       ALIGN(sizeof(struct vdpa_mig_rec_blk), 8);
+}
+
+static int vdpa_gen_blk_save_state(struct vdpa_gen_dev *gdev,
+				   struct vdpa_mig_writer *w)
+{
+	struct vdpa_gen_blk *blk = gdev_to_blk(gdev);
+	struct vdpa_mig_rec_blk rec = {};
+
+	down_read(&blk->io_lock);
+	rec.capacity = cpu_to_le64(blk->capacity);
+	up_read(&blk->io_lock);
+	rec.read_only = cpu_to_le32(blk->read_only);
+	return vdpa_mig_put_record(w, VDPA_MIG_REC_BLK, VDPA_MIG_REC_F_MANDATORY,
+				   &rec, sizeof(rec));
+}
+
+static int vdpa_gen_blk_load_record(struct vdpa_gen_dev *gdev, u32 type,
+				    const void *data, u32 len, bool commit)
+{
+	struct vdpa_gen_blk *blk = gdev_to_blk(gdev);
+	const struct vdpa_mig_rec_blk *rec = data;
+	bool same;
+
+	if (type != VDPA_MIG_REC_BLK)
+		return -EOPNOTSUPP;
+	if (len < sizeof(*rec) || rec->writeback || rec->reserved ||
+	    le32_to_cpu(rec->read_only) > 1)
+		return -EINVAL;
+	down_read(&blk->io_lock);
+	same = le64_to_cpu(rec->capacity) == blk->capacity;
+	up_read(&blk->io_lock);
+	/* Nothing to apply: the record only has to match this device. */
+	if (!same || le32_to_cpu(rec->read_only) != blk->read_only)
+		return -EINVAL;
+	return 0;
+}
+
 static const struct vdpa_gen_type vdpa_gen_blk_type = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.features = VDPA_GEN_BLK_FEATURES,
@@ -642,6 +689,9 @@ static const struct vdpa_gen_type vdpa_gen_blk_type = {
 	.nas = 1,
 	.handle_vq = vdpa_gen_blk_handle_vq,
 	.release = vdpa_gen_blk_release,
+	.state_size = vdpa_gen_blk_state_size,
+	.save_state = vdpa_gen_blk_save_state,
+	.load_record = vdpa_gen_blk_load_record,
 };
 
 /* ---- per-device attributes -------------------------------------------- */

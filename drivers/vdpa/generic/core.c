@@ -218,8 +218,7 @@ static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
 	vringh_set_iotlb(&vq->vring, vdpa_gen_vq_iotlb(gdev, vq->index),
 			 &gdev->iotlb_lock);
 	vq->vring.last_avail_idx = vq->avail_base;
-	/* Nothing is in flight across a stop: used catches up with avail. */
-	vq->vring.last_used_idx = vq->avail_base;
+	vq->vring.last_used_idx = vq->used_base;
 	vq->started = true;
 	return 0;
 }
@@ -227,8 +226,10 @@ static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
 /* Called with vq->lock held. */
 static void vdpa_gen_vq_stop(struct vdpa_gen_vq *vq)
 {
+	/* Nothing is in flight across a stop: used catches up with avail. */
 	if (vq->started)
 		vq->avail_base = vq->vring.last_avail_idx;
+	vq->used_base = vq->avail_base;
 	vq->started = false;
 }
 
@@ -242,6 +243,7 @@ static void vdpa_gen_vq_clear(struct vdpa_gen_vq *vq)
 	vq->driver_addr = 0;
 	vq->device_addr = 0;
 	vq->avail_base = 0;
+	vq->used_base = 0;
 	vq->cb.callback = NULL;
 	vq->cb.private = NULL;
 	vringh_kiov_cleanup(&vq->riov);
@@ -489,9 +491,10 @@ static int vdpa_gen_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 		return -EINVAL;
 	mutex_lock(&vq->lock);
 	vq->avail_base = state->split.avail_index;
+	vq->used_base = vq->avail_base;
 	if (vq->started) {
 		vq->vring.last_avail_idx = vq->avail_base;
-		vq->vring.last_used_idx = vq->avail_base;
+		vq->vring.last_used_idx = vq->used_base;
 	}
 	mutex_unlock(&vq->lock);
 	return 0;
@@ -720,8 +723,98 @@ static int vdpa_gen_resume(struct vdpa_device *vdpa)
 	return 0;
 }
 
+/*
+ * Migration: a queue's position.  Handlers complete every chain they take
+ * before they return and suspend waits for them, so a suspended device has
+ * nothing in flight and its used index equals its available index.
+ */
+static int vdpa_gen_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
+				     struct vdpa_mig_vq_state *st)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	memset(st, 0, offsetof(struct vdpa_mig_vq_state, max_inflight));
+	mutex_lock(&vq->lock);
+	if (vq->started) {
+		st->avail_idx = vq->vring.last_avail_idx;
+		/* vringh counts completions not yet notified separately. */
+		st->used_idx = (u16)(vq->vring.last_used_idx +
+				     vq->vring.completed);
+	} else {
+		st->avail_idx = vq->avail_base;
+		st->used_idx = vq->used_base;
+	}
+	mutex_unlock(&vq->lock);
+	return 0;
+}
+
+/*
+ * Loading: the device takes requests in ring order, so it can run in-flight
+ * requests again only if they are the last ones taken (available positions
+ * avail - n .. avail - 1) and everything before them was used: it then
+ * starts n entries earlier.  Anything else (a source that completes out of
+ * order) is refused before anything changes.
+ */
+static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
+				     const struct vdpa_mig_vq_state *st)
+{
+	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+	u16 avail = st->avail_idx, start = avail - st->n_inflight;
+	u32 i;
+
+	if (!vq || st->avail_idx > U16_MAX || st->used_idx > U16_MAX)
+		return -EINVAL;
+	if ((u16)st->used_idx != start)
+		return -EOPNOTSUPP;
+	for (i = 0; i < st->n_inflight; i++)
+		if (le32_to_cpu(st->inflight[i].avail_pos) != (u16)(start + i))
+			return -EOPNOTSUPP;
+
+	mutex_lock(&vq->lock);
+	if (vq->started) {
+		mutex_unlock(&vq->lock);
+		return -EBUSY;
+	}
+	vq->avail_base = start;
+	vq->used_base = start;
+	mutex_unlock(&vq->lock);
+	return 0;
+}
+
+static size_t vdpa_gen_type_state_size(struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	return gdev->type->state_size ? gdev->type->state_size(gdev) : 0;
+}
+
+static int vdpa_gen_save_type_state(struct vdpa_device *vdpa,
+				    struct vdpa_mig_writer *w)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	return gdev->type->save_state ? gdev->type->save_state(gdev, w) : 0;
+}
+
+static int vdpa_gen_load_type_record(struct vdpa_device *vdpa, u32 type,
+				     const void *data, u32 len, bool commit)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (!gdev->type->load_record)
+		return -EOPNOTSUPP;
+	return gdev->type->load_record(gdev, type, data, len, commit);
+}
+
 static const struct vdpa_migrate_ops vdpa_gen_migrate_ops = {
 	.resume = vdpa_gen_resume,
+	.get_vq_mig_state = vdpa_gen_get_vq_mig_state,
+	.set_vq_mig_state = vdpa_gen_set_vq_mig_state,
+	.type_state_size = vdpa_gen_type_state_size,
+	.save_type_state = vdpa_gen_save_type_state,
+	.load_type_record = vdpa_gen_load_type_record,
 };
 
 static size_t vdpa_gen_get_config_size(struct vdpa_device *vdpa)

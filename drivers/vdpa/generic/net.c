@@ -20,6 +20,7 @@
 #include <linux/if_vlan.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/vdpa_migrate.h>
 #include <linux/virtio_byteorder.h>
 #include <uapi/linux/vdpa.h>
 #include <uapi/linux/virtio_ids.h>
@@ -575,6 +576,190 @@ static void vdpa_gen_net_release(struct vdpa_gen_dev *gdev)
 	kfree(net->txbuf);
 }
 
+/* ---- migration state ---------------------------------------------------- */
+
+static const struct {
+	size_t offset;
+	u32 bit;
+} vdpa_gen_net_rx_bits[] = {
+	{ offsetof(struct vdpa_gen_net_filter, promisc), VDPA_MIG_NET_RX_PROMISC },
+	{ offsetof(struct vdpa_gen_net_filter, allmulti), VDPA_MIG_NET_RX_ALLMULTI },
+	{ offsetof(struct vdpa_gen_net_filter, alluni), VDPA_MIG_NET_RX_ALLUNI },
+	{ offsetof(struct vdpa_gen_net_filter, nomulti), VDPA_MIG_NET_RX_NOMULTI },
+	{ offsetof(struct vdpa_gen_net_filter, nouni), VDPA_MIG_NET_RX_NOUNI },
+	{ offsetof(struct vdpa_gen_net_filter, nobcast), VDPA_MIG_NET_RX_NOBCAST },
+	{ offsetof(struct vdpa_gen_net_filter, uni_overflow),
+	  VDPA_MIG_NET_RX_UNI_OVERFLOW },
+	{ offsetof(struct vdpa_gen_net_filter, multi_overflow),
+	  VDPA_MIG_NET_RX_MULTI_OVERFLOW },
+};
+
+static bool *vdpa_gen_net_rx_flag(struct vdpa_gen_net_filter *f, unsigned int i)
+{
+	return (bool *)((u8 *)f + vdpa_gen_net_rx_bits[i].offset);
+}
+
+static size_t vdpa_gen_net_table_size(void)
+{
+	return struct_size((struct vdpa_mig_rec_net_mac_table *)NULL, mac,
+			   2 * VDPA_GEN_NET_MAC_TABLE);
+}
+
+static size_t vdpa_gen_net_state_size(struct vdpa_gen_dev *gdev)
+{
+	return 3 * sizeof(struct vdpa_mig_rec_hdr) +
+	       ALIGN(sizeof(struct vdpa_mig_rec_net), 8) +
+	       ALIGN(vdpa_gen_net_table_size(), 8) +
+	       ALIGN(sizeof(struct vdpa_mig_rec_net_vlan), 8);
+}
+
+/* Called while the device is suspended: the filter only changes from CVQ. */
+static int vdpa_gen_net_save_state(struct vdpa_gen_dev *gdev,
+				   struct vdpa_mig_writer *w)
+{
+	struct vdpa_gen_net *net = gdev_to_net(gdev);
+	struct vdpa_gen_net_filter *f;
+	struct vdpa_mig_rec_net_mac_table *tbl;
+	struct vdpa_mig_rec_net_vlan *vlan;
+	struct vdpa_mig_rec_net rec = {};
+	u32 rx = 0, i, n;
+	int ret = -ENOMEM;
+
+	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	tbl = kzalloc(vdpa_gen_net_table_size(), GFP_KERNEL);
+	vlan = kzalloc(sizeof(*vlan), GFP_KERNEL);
+	if (!f || !tbl || !vlan)
+		goto out_free;
+	spin_lock(&net->lock);
+	memcpy(f, &net->filter, sizeof(*f));
+	rec.mq_pairs = cpu_to_le32(net->pairs);
+	spin_unlock(&net->lock);
+
+	ether_addr_copy(rec.mac, f->mac);
+	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
+		if (*vdpa_gen_net_rx_flag(f, i))
+			rx |= vdpa_gen_net_rx_bits[i].bit;
+	rec.rx_mode = cpu_to_le32(rx);
+	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET, VDPA_MIG_REC_F_MANDATORY,
+				  &rec, sizeof(rec));
+	if (ret)
+		goto out_free;
+
+	tbl->n_uni = cpu_to_le32(f->n_uni);
+	tbl->n_multi = cpu_to_le32(f->n_multi);
+	for (i = 0; i < f->n_uni; i++)
+		ether_addr_copy(tbl->mac[i], f->uni[i]);
+	for (i = 0; i < f->n_multi; i++)
+		ether_addr_copy(tbl->mac[f->n_uni + i], f->multi[i]);
+	n = f->n_uni + f->n_multi;
+	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_MAC_TABLE,
+				  VDPA_MIG_REC_F_MANDATORY, tbl,
+				  struct_size(tbl, mac, n));
+	if (ret)
+		goto out_free;
+
+	for_each_set_bit(i, f->vlans, VLAN_N_VID)
+		le64_add_cpu(&vlan->bitmap[i / 64], BIT_ULL(i % 64));
+	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_VLAN,
+				  VDPA_MIG_REC_F_MANDATORY, vlan, sizeof(*vlan));
+out_free:
+	kfree(vlan);
+	kfree(tbl);
+	kfree(f);
+	return ret;
+}
+
+static int vdpa_gen_net_load_net(struct vdpa_gen_net *net,
+				 const struct vdpa_mig_rec_net *rec, u32 len,
+				 bool commit)
+{
+	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
+	u32 rx = le32_to_cpu(rec->rx_mode), pairs = le32_to_cpu(rec->mq_pairs);
+	u32 known = 0, i;
+
+	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
+		known |= vdpa_gen_net_rx_bits[i].bit;
+	if (len < sizeof(*rec) || (rx & ~known) || !pairs ||
+	    pairs > net->max_vqp || !is_valid_ether_addr(rec->mac) ||
+	    rec->mac[6] || rec->mac[7] || rec->reserved)
+		return -EINVAL;
+	if (!commit)
+		return 0;
+
+	spin_lock(&net->lock);
+	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
+		*vdpa_gen_net_rx_flag(&net->filter, i) =
+			rx & vdpa_gen_net_rx_bits[i].bit;
+	ether_addr_copy(net->filter.mac, rec->mac);
+	net->pairs = pairs;
+	spin_unlock(&net->lock);
+	spin_lock(&net->gdev.cfg_lock);
+	ether_addr_copy(cfg->mac, rec->mac);
+	spin_unlock(&net->gdev.cfg_lock);
+	return 0;
+}
+
+static int vdpa_gen_net_load_table(struct vdpa_gen_net *net,
+				   const struct vdpa_mig_rec_net_mac_table *tbl,
+				   u32 len, bool commit)
+{
+	u32 nu, nm, i;
+
+	if (len < sizeof(*tbl))
+		return -EINVAL;
+	nu = le32_to_cpu(tbl->n_uni);
+	nm = le32_to_cpu(tbl->n_multi);
+	if (nu > VDPA_GEN_NET_MAC_TABLE || nm > VDPA_GEN_NET_MAC_TABLE ||
+	    len < struct_size(tbl, mac, nu + nm))
+		return -EINVAL;
+	if (!commit)
+		return 0;
+
+	spin_lock(&net->lock);
+	for (i = 0; i < nu; i++)
+		ether_addr_copy(net->filter.uni[i], tbl->mac[i]);
+	for (i = 0; i < nm; i++)
+		ether_addr_copy(net->filter.multi[i], tbl->mac[nu + i]);
+	net->filter.n_uni = nu;
+	net->filter.n_multi = nm;
+	spin_unlock(&net->lock);
+	return 0;
+}
+
+static int vdpa_gen_net_load_vlan(struct vdpa_gen_net *net,
+				  const struct vdpa_mig_rec_net_vlan *vlan,
+				  u32 len, bool commit)
+{
+	u32 i;
+
+	if (len < sizeof(*vlan))
+		return -EINVAL;
+	if (!commit)
+		return 0;
+	spin_lock(&net->lock);
+	for (i = 0; i < VLAN_N_VID; i++)
+		assign_bit(i, net->filter.vlans,
+			   le64_to_cpu(vlan->bitmap[i / 64]) & BIT_ULL(i % 64));
+	spin_unlock(&net->lock);
+	return 0;
+}
+
+static int vdpa_gen_net_load_record(struct vdpa_gen_dev *gdev, u32 type,
+				    const void *data, u32 len, bool commit)
+{
+	struct vdpa_gen_net *net = gdev_to_net(gdev);
+
+	switch (type) {
+	case VDPA_MIG_REC_NET:
+		return vdpa_gen_net_load_net(net, data, len, commit);
+	case VDPA_MIG_REC_NET_MAC_TABLE:
+		return vdpa_gen_net_load_table(net, data, len, commit);
+	case VDPA_MIG_REC_NET_VLAN:
+		return vdpa_gen_net_load_vlan(net, data, len, commit);
+	}
+	return -EOPNOTSUPP;
+}
+
 static const struct vdpa_gen_type vdpa_gen_net_type = {
 	.device_id = VIRTIO_ID_NET,
 	.features = VDPA_GEN_NET_FEATURES,
@@ -586,6 +771,9 @@ static const struct vdpa_gen_type vdpa_gen_net_type = {
 	.set_features = vdpa_gen_net_set_features,
 	.reset = vdpa_gen_net_reset,
 	.release = vdpa_gen_net_release,
+	.state_size = vdpa_gen_net_state_size,
+	.save_state = vdpa_gen_net_save_state,
+	.load_record = vdpa_gen_net_load_record,
 };
 
 /* ---- sysfs: counters ------------------------------------------------------ */

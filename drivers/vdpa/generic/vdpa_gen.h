@@ -69,6 +69,8 @@ struct vdpa_gen_dev;
  * @started: @vring is initialised and the device may use the queue
  * @cb: used-buffer notification
  * @avail_base: last_avail_idx to start from (set_vq_state) when started
+ * @used_base: last_used_idx to start from when started; equal to
+ *	@avail_base unless a loaded migration state left requests in flight
  */
 struct vdpa_gen_vq {
 	struct vringh vring;
@@ -86,7 +88,10 @@ struct vdpa_gen_vq {
 	bool started;
 	struct vdpa_callback cb;
 	u16 avail_base;
+	u16 used_base;
 };
+
+struct vdpa_mig_writer;
 
 /**
  * struct vdpa_gen_type - what a per-type module tells the core
@@ -110,6 +115,13 @@ struct vdpa_gen_vq {
  *	type state such as RX mode (optional), with &vdpa_gen_dev.lock held
  * @set_config: the driver wrote config space (optional; ignored if absent)
  * @release: free type resources when the vdpa device is released (optional)
+ * @state_size: upper bound of the bytes @save_state writes (optional)
+ * @save_state: append the type's migration records with
+ *	vdpa_mig_put_record() while the device is suspended (optional)
+ * @load_record: check (@commit false) or apply (@commit true) one
+ *	device-type record of a migration state before DRIVER_OK; return
+ *	-EOPNOTSUPP for a type it does not know (optional: all unknown).  An
+ *	accepted record must apply without failing.
  */
 struct vdpa_gen_type {
 	u32 device_id;
@@ -125,6 +137,10 @@ struct vdpa_gen_type {
 	void (*set_config)(struct vdpa_gen_dev *gdev, unsigned int offset,
 			   const void *buf, unsigned int len);
 	void (*release)(struct vdpa_gen_dev *gdev);
+	size_t (*state_size)(struct vdpa_gen_dev *gdev);
+	int (*save_state)(struct vdpa_gen_dev *gdev, struct vdpa_mig_writer *w);
+	int (*load_record)(struct vdpa_gen_dev *gdev, u32 type,
+			   const void *data, u32 len, bool commit);
 };
 
 /**

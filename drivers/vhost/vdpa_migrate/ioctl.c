@@ -35,7 +35,7 @@ static u64 vdpa_mig_backend_features(struct vdpa_mig *m)
 	return features;
 }
 
-static u8 vdpa_mig_status(struct vdpa_mig *m)
+u8 vdpa_mig_status(struct vdpa_mig *m)
 {
 	return m->vdpa->config->get_status(m->vdpa);
 }
@@ -43,7 +43,7 @@ static u8 vdpa_mig_status(struct vdpa_mig *m)
 static bool vdpa_mig_running(struct vdpa_mig *m)
 {
 	return (vdpa_mig_status(m) & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	       !m->suspended;
+	       !vdpa_mig_suspended(m);
 }
 
 /* Used-buffer interrupt from the parent: signal the call eventfd. */
@@ -89,13 +89,37 @@ void vdpa_mig_detach_callbacks(struct vdpa_mig *m)
 	m->vdpa->config->set_config_cb(m->vdpa, &none);
 }
 
-static int vdpa_mig_reset(struct vdpa_mig *m)
+/**
+ * vdpa_mig_attach_callbacks() - point the parent's callbacks at our eventfds
+ * @m: device, &vdev.mutex held
+ *
+ * The undo of vdpa_mig_detach_callbacks(), for after a reset the user did
+ * not ask for (a failed state load): the parent forgot the callbacks while
+ * the user's eventfds are still set.
+ */
+void vdpa_mig_attach_callbacks(struct vdpa_mig *m)
+{
+	struct vdpa_callback cb = {
+		.callback = m->config_ctx ? vdpa_mig_config_cb : NULL,
+		.private = m->config_ctx,
+	};
+	u32 i;
+
+	for (i = 0; i < m->nvqs; i++)
+		vdpa_mig_hook_call(m, i, true);
+	m->vdpa->config->set_config_cb(m->vdpa, &cb);
+}
+
+/* A reset leaves every migration state for RUNNING. */
+int vdpa_mig_reset(struct vdpa_mig *m)
 {
 	int ret = vdpa_reset(m->vdpa);
 
 	if (!ret) {
-		m->suspended = false;
+		m->mig_state = VDPA_MIG_STATE_RUNNING;
+		m->loaded = false;
 		m->in_batch = false;
+		memset(m->group_asid, 0, sizeof(m->group_asid));
 	}
 	return ret;
 }
@@ -188,11 +212,28 @@ static long vdpa_mig_get_features(struct vdpa_mig *m, u64 __user *argp)
 	return put_user(m->vdpa->config->get_device_features(m->vdpa), argp);
 }
 
+/**
+ * vdpa_mig_sync_features() - tell the vhost core what the parent negotiated
+ * @m: device, &vdev.mutex held
+ *
+ * The vhost core reads the ring layout features from its virtqueues.
+ */
+void vdpa_mig_sync_features(struct vdpa_mig *m)
+{
+	u64 acked = m->vdpa->config->get_driver_features(m->vdpa);
+	u32 i;
+
+	for (i = 0; i < m->nvqs; i++) {
+		mutex_lock(&m->vqs[i].mutex);
+		m->vqs[i].acked_features = acked;
+		mutex_unlock(&m->vqs[i].mutex);
+	}
+}
+
 static long vdpa_mig_set_features(struct vdpa_mig *m, u64 __user *argp)
 {
 	const struct vdpa_config_ops *ops = m->vdpa->config;
-	u64 features, acked;
-	u32 i;
+	u64 features;
 
 	if (vdpa_mig_status(m) & VIRTIO_CONFIG_S_FEATURES_OK)
 		return -EBUSY;
@@ -203,13 +244,7 @@ static long vdpa_mig_set_features(struct vdpa_mig *m, u64 __user *argp)
 	if (vdpa_set_features(m->vdpa, features))
 		return -EINVAL;
 
-	/* The vhost core reads the ring layout features from the vqs. */
-	acked = ops->get_driver_features(m->vdpa);
-	for (i = 0; i < m->nvqs; i++) {
-		mutex_lock(&m->vqs[i].mutex);
-		m->vqs[i].acked_features = acked;
-		mutex_unlock(&m->vqs[i].mutex);
-	}
+	vdpa_mig_sync_features(m);
 	return 0;
 }
 
@@ -302,14 +337,10 @@ static long vdpa_mig_set_backend_features(struct vdpa_mig *m,
  */
 static long vdpa_mig_suspend(struct vdpa_mig *m)
 {
-	const struct vdpa_config_ops *ops = m->vdpa->config;
-	int ret;
+	int ret = vdpa_mig_do_suspend(m);
 
-	if (!ops->suspend)
-		return -EOPNOTSUPP;
-	ret = ops->suspend(m->vdpa);
 	if (!ret)
-		m->suspended = true;
+		m->mig_state = VDPA_MIG_STATE_STOPPED;
 	return ret;
 }
 
@@ -320,11 +351,11 @@ static long vdpa_mig_resume(struct vdpa_mig *m)
 
 	if (!m->mig_ops || !m->mig_ops->resume)
 		return -EOPNOTSUPP;
-	if (!m->suspended)
+	if (m->mig_state != VDPA_MIG_STATE_STOPPED)
 		return -EINVAL;
-	ret = m->mig_ops->resume(m->vdpa);
+	ret = vdpa_mig_do_resume(m);
 	if (!ret)
-		m->suspended = false;
+		m->mig_state = VDPA_MIG_STATE_RUNNING;
 	return ret;
 }
 
@@ -472,6 +503,7 @@ static long vdpa_mig_set_group_asid(struct vdpa_mig *m,
 {
 	const struct vdpa_config_ops *ops = m->vdpa->config;
 	struct vhost_vring_state s;
+	int ret;
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
@@ -479,7 +511,10 @@ static long vdpa_mig_set_group_asid(struct vdpa_mig *m,
 		return -EINVAL;
 	if (!ops->set_group_asid)
 		return -EOPNOTSUPP;
-	return ops->set_group_asid(m->vdpa, s.index, s.num);
+	ret = ops->set_group_asid(m->vdpa, s.index, s.num);
+	if (!ret && s.index < VDPA_MIG_MAX_GROUPS)
+		m->group_asid[s.index] = s.num;
+	return ret;
 }
 
 /* Per-queue ioctls: the queue index comes first in every argument. */
@@ -531,10 +566,45 @@ static long vdpa_mig_vring_ioctl(struct vdpa_mig *m, unsigned int cmd,
 	}
 }
 
+/*
+ * While a state is read (SAVING) or loaded (RESUMING), nothing may change
+ * what it describes: the commands that would fail with EBUSY.  A reset
+ * (SET_STATUS 0) is always allowed: it leaves the migration states.
+ */
+static bool vdpa_mig_frozen(struct vdpa_mig *m, unsigned int cmd,
+			    void __user *argp)
+{
+	u8 status;
+
+	if (m->mig_state != VDPA_MIG_STATE_SAVING &&
+	    m->mig_state != VDPA_MIG_STATE_RESUMING)
+		return false;
+
+	switch (cmd) {
+	case VHOST_VDPA_SET_STATUS:
+		return get_user(status, (u8 __user *)argp) || status;
+	case VHOST_SET_FEATURES:
+	case VHOST_VDPA_SET_CONFIG:
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_ADDR:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_VDPA_SET_VRING_ENABLE:
+	case VHOST_VDPA_SET_GROUP_ASID:
+	case VHOST_VDPA_SUSPEND:
+	case VHOST_VDPA_RESUME:
+	case VHOST_RESET_OWNER:
+		return true;
+	}
+	return false;
+}
+
 static long vdpa_mig_locked_ioctl(struct vdpa_mig *m, unsigned int cmd,
 				  void __user *argp)
 {
 	long ret;
+
+	if (vdpa_mig_frozen(m, cmd, argp))
+		return -EBUSY;
 
 	switch (cmd) {
 	case VHOST_VDPA_GET_DEVICE_ID:
@@ -573,6 +643,14 @@ static long vdpa_mig_locked_ioctl(struct vdpa_mig *m, unsigned int cmd,
 		return vdpa_mig_resume(m);
 	case VHOST_RESET_OWNER:
 		return vdpa_mig_reset_owner(m);
+	case VDPA_MIG_GET_INFO:
+		return vdpa_mig_get_info(m, argp);
+	case VDPA_MIG_SET_STATE:
+		return vdpa_mig_set_state(m, argp);
+	case VDPA_MIG_GET_DEVICE_STATE:
+		return vdpa_mig_get_device_state(m, argp);
+	case VDPA_MIG_SET_DEVICE_STATE:
+		return vdpa_mig_set_device_state(m, argp);
 	case VHOST_SET_LOG_BASE:
 	case VHOST_SET_LOG_FD:
 		/* No dirty logging through vhost (yet); as vhost_vdpa. */

@@ -76,7 +76,8 @@ static int vdpa_mig_open(struct inode *inode, struct file *file)
 	}
 	vdpa_mig_iotlb_init(m);
 	m->in_batch = false;
-	m->suspended = false;
+	m->mig_state = VDPA_MIG_STATE_RUNNING;
+	memset(m->group_asid, 0, sizeof(m->group_asid));
 	file->private_data = m;
 	return 0;
 

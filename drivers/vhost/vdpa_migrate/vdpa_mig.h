@@ -24,6 +24,13 @@
 
 #include "vhost.h"
 
+/* Groups whose address space a saved state records (the uAPI's limit). */
+#define VDPA_MIG_MAX_GROUPS	8
+
+/* Dirty log page sizes (4 KiB..2 MiB) and bytes logged per address space. */
+#define VDPA_MIG_LOG_PAGE_SIZES	GENMASK_ULL(21, 12)
+#define VDPA_MIG_LOG_MAX_BYTES	(1ULL << 40)
+
 /**
  * struct vdpa_mig - one vdpa device bound to this driver
  * @vdev: vhost core state (owner, virtqueues, IOTLB message plumbing)
@@ -41,7 +48,11 @@
  * @config_ctx: eventfd for config interrupts, or NULL
  * @in_batch: between IOTLB BATCH_BEGIN and BATCH_END
  * @batch_asid: address space of the open batch
- * @suspended: VHOST_VDPA_SUSPEND succeeded and no RESUME or reset followed
+ * @mig_state: VDPA_MIG_STATE_*; RUNNING after open and after every reset
+ * @loaded: RESUMING only: a device state was loaded
+ * @load_status: RESUMING only: the status the loaded device starts with
+ * @group_asid: address space of each virtqueue group, as set through
+ *	VHOST_VDPA_SET_GROUP_ASID or a loaded state (for saving)
  */
 struct vdpa_mig {
 	struct vhost_dev vdev;
@@ -59,7 +70,10 @@ struct vdpa_mig {
 	struct eventfd_ctx *config_ctx;
 	bool in_batch;
 	u32 batch_asid;
-	bool suspended;
+	u32 mig_state;
+	bool loaded;
+	u8 load_status;
+	u32 group_asid[VDPA_MIG_MAX_GROUPS];
 };
 
 static inline struct vdpa_mig *vhost_to_mig(struct vhost_dev *vdev)
@@ -67,9 +81,35 @@ static inline struct vdpa_mig *vhost_to_mig(struct vhost_dev *vdev)
 	return container_of(vdev, struct vdpa_mig, vdev);
 }
 
+/* Stopped by VHOST_VDPA_SUSPEND or the migration state machine? */
+static inline bool vdpa_mig_suspended(const struct vdpa_mig *m)
+{
+	return m->mig_state == VDPA_MIG_STATE_STOPPED ||
+	       m->mig_state == VDPA_MIG_STATE_SAVING;
+}
+
 /* ioctl.c */
 long vdpa_mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void vdpa_mig_detach_callbacks(struct vdpa_mig *m);
+void vdpa_mig_attach_callbacks(struct vdpa_mig *m);
+void vdpa_mig_sync_features(struct vdpa_mig *m);
+u8 vdpa_mig_status(struct vdpa_mig *m);
+int vdpa_mig_reset(struct vdpa_mig *m);
+
+/* fsm.c */
+long vdpa_mig_get_info(struct vdpa_mig *m, struct vdpa_mig_info __user *argp);
+long vdpa_mig_set_state(struct vdpa_mig *m,
+			struct vdpa_mig_set_state __user *argp);
+int vdpa_mig_do_suspend(struct vdpa_mig *m);
+int vdpa_mig_do_resume(struct vdpa_mig *m);
+
+/* state.c */
+int vdpa_mig_get_arg(void *dst, size_t minsz, const void __user *argp);
+size_t vdpa_mig_state_size(struct vdpa_mig *m);
+long vdpa_mig_get_device_state(struct vdpa_mig *m,
+			       struct vdpa_mig_state_buf __user *argp);
+long vdpa_mig_set_device_state(struct vdpa_mig *m,
+			       struct vdpa_mig_state_buf __user *argp);
 
 /* iotlb.c */
 int vdpa_mig_iotlb_msg(struct vhost_dev *vdev, u32 asid,

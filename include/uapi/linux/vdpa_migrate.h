@@ -379,6 +379,9 @@ struct vdpa_mig_rec_vq_inflight {
 #define VDPA_MIG_NET_RX_NOMULTI		(1U << 3)
 #define VDPA_MIG_NET_RX_NOUNI		(1U << 4)
 #define VDPA_MIG_NET_RX_NOBCAST		(1U << 5)
+/* The driver's unicast / multicast table did not fit: accept them all. */
+#define VDPA_MIG_NET_RX_UNI_OVERFLOW	(1U << 6)
+#define VDPA_MIG_NET_RX_MULTI_OVERFLOW	(1U << 7)
 
 /**
  * struct vdpa_mig_rec_net - VDPA_MIG_REC_NET: control virtqueue state

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <linux/vdpa_migrate.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 
@@ -519,7 +520,7 @@ void vhc_close(struct vhc_dev *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
-	if (d->mem)
+	if (d->mem && !d->mem_lent)
 		munmap(d->mem, d->mem_size);
 	d->mem = NULL;
 }
@@ -986,4 +987,140 @@ int vhc_vq_wait_used(struct vhc_vq *vq, __u32 *id, __u32 *len,
 		if (ret && ret != -ETIMEDOUT)
 			return ret;
 	}
+}
+
+/* --- migration ------------------------------------------------------------ */
+
+/**
+ * vhc_mig_info() - VDPA_MIG_GET_INFO
+ * @d: device
+ * @info: filled in
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mig_info(struct vhc_dev *d, struct vdpa_mig_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	return vhc_ioctl(d, VDPA_MIG_GET_INFO, info);
+}
+
+/**
+ * vhc_mig_set_state() - VDPA_MIG_SET_STATE
+ * @d: device
+ * @state: VDPA_MIG_STATE_* to go to
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mig_set_state(struct vhc_dev *d, __u32 state)
+{
+	struct vdpa_mig_set_state s = {
+		.argsz = sizeof(s),
+		.state = state,
+	};
+
+	return vhc_ioctl(d, VDPA_MIG_SET_STATE, &s);
+}
+
+/**
+ * vhc_mig_save() - read the device state (the device must be SAVING)
+ * @d: device
+ * @blob: returns a malloc()ed copy of the state
+ * @len: returns its size
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mig_save(struct vhc_dev *d, void **blob, size_t *len)
+{
+	struct vdpa_mig_state_buf b = { .argsz = sizeof(b) };
+	struct vdpa_mig_info info;
+	int ret;
+
+	ret = vhc_mig_info(d, &info);
+	if (ret)
+		return ret;
+	*blob = malloc(info.state_size);
+	if (!*blob)
+		return -ENOMEM;
+	b.size = info.state_size;
+	b.data = (__u64)(uintptr_t)*blob;
+	ret = vhc_ioctl(d, VDPA_MIG_GET_DEVICE_STATE, &b);
+	if (ret) {
+		free(*blob);
+		*blob = NULL;
+		return ret;
+	}
+	*len = b.size;
+	return 0;
+}
+
+/**
+ * vhc_mig_load() - load a device state (the device must be RESUMING)
+ * @d: device
+ * @blob: the state
+ * @len: its size
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mig_load(struct vhc_dev *d, const void *blob, size_t len)
+{
+	struct vdpa_mig_state_buf b = {
+		.argsz = sizeof(b),
+		.size = len,
+		.data = (__u64)(uintptr_t)blob,
+	};
+
+	return vhc_ioctl(d, VDPA_MIG_SET_DEVICE_STATE, &b);
+}
+
+/**
+ * vhc_mig_adopt() - the "guest" moves from @src to @dst
+ * @dst: destination device, open, reset
+ * @src: source device
+ *
+ * @dst takes over @src's guest memory (mapped into @dst's IOTLB at the same
+ * IOVA) and the driver side of every queue (ring pointers, free list,
+ * indices), with kick and call eventfds of its own; @src keeps its mapping
+ * until it closes, and closing it no longer unmaps the memory from the
+ * process.  The device side comes from a loaded state.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
+{
+	unsigned int i;
+	int ret;
+
+	dst->mem = src->mem;
+	dst->mem_size = src->mem_size;
+	dst->mem_iova = src->mem_iova;
+	dst->mem_used = src->mem_used;
+	dst->features = src->features;
+	src->mem_lent = true;
+	ret = vhc_mem_map(dst);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < VHC_MAX_VQS; i++) {
+		struct vhc_vq *vq = &dst->vqs[i];
+		int kick = vq->kick_fd, call = vq->call_fd;
+
+		if (!src->vqs[i].ready)
+			continue;
+		*vq = src->vqs[i];
+		vq->dev = dst;
+		vq->kick_fd = kick >= 0 ? kick :
+			      eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		vq->call_fd = call >= 0 ? call :
+			      eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vq->kick_fd < 0 || vq->call_fd < 0)
+			return vhc_err();
+		ret = vhc_vring_file(dst, VHOST_SET_VRING_KICK, i, vq->kick_fd);
+		if (!ret)
+			ret = vhc_vring_file(dst, VHOST_SET_VRING_CALL, i,
+					     vq->call_fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }

@@ -78,6 +78,8 @@ struct vhc_vq {
  * @mem_iova: IOVA of the first byte of @mem
  * @mem_used: bump allocator offset into @mem
  * @mem_mapped: @mem is currently mapped in the device IOTLB
+ * @mem_lent: @mem was handed to another device by vhc_mig_adopt(): it is
+ *	not unmapped from the process when this device closes
  * @vqs: virtqueues, indexed by virtqueue index
  */
 struct vhc_dev {
@@ -98,6 +100,7 @@ struct vhc_dev {
 	__u64 mem_iova;
 	size_t mem_used;
 	bool mem_mapped;
+	bool mem_lent;
 	struct vhc_vq vqs[VHC_MAX_VQS];
 };
 
@@ -154,5 +157,13 @@ int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms);
 int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len);
 int vhc_vq_wait_used(struct vhc_vq *vq, __u32 *id, __u32 *len,
 		     int timeout_ms);
+
+/* --- migration (vdpa_migrate's uAPI, include/uapi/linux/vdpa_migrate.h) --- */
+struct vdpa_mig_info;
+int vhc_mig_info(struct vhc_dev *d, struct vdpa_mig_info *info);
+int vhc_mig_set_state(struct vhc_dev *d, __u32 state);
+int vhc_mig_save(struct vhc_dev *d, void **blob, size_t *len);
+int vhc_mig_load(struct vhc_dev *d, const void *blob, size_t len);
+int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src);
 
 #endif /* VHOST_CLIENT_H */

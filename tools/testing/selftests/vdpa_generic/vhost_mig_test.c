@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost_mig_test - the migration uAPI of vdpa_migrate
+ * (include/uapi/linux/vdpa_migrate.h) on generic net devices.
+ *
+ * Three ports of one switch, all bound to vdpa_migrate: A is the source,
+ * C the destination, B the peer that exchanges frames with whichever of
+ * them runs the "guest".  A migration moves the guest's memory and the
+ * driver side of its queues from A to C (vhc_mig_adopt()) and the device
+ * side through a saved state; frames must then flow as if nothing happened.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <linux/vdpa_migrate.h>
+#include <linux/vhost.h>
+
+#include "kselftest_harness.h"
+#include "vhost_test.h"
+#include "vhost_net_lib.h"
+
+#define MIG_FUZZ_ROUNDS	3000
+
+FIXTURE(mig_net) {
+	struct net_port port[3];	/* A, B, C */
+};
+
+FIXTURE_SETUP(mig_net)
+{
+	const char *mgmtdev = vht_mgmtdev("VDPA_NET_MGMTDEV", "vdpagen_net");
+	char extra[64];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		self->port[i].dev.fd = -1;
+	if (!vhc_mgmtdev_present(mgmtdev) || strcmp(mgmtdev, "vdpagen_net"))
+		SKIP(return, "needs the vdpagen_net mgmtdev");
+	if (!vhc_driver_present(VHT_DRV_MIG))
+		SKIP(return, "vdpa_migrate not loaded");
+	ASSERT_EQ(0, vhc_use(VHT_DRV_MIG));
+
+	for (i = 0; i < 3; i++) {
+		struct net_port *p = &self->port[i];
+
+		vht_dev_name(p->name, sizeof(p->name), "vmg", 'a' + i);
+		p->mac[0] = 0x02;
+		p->mac[5] = 0x2a + i;
+		p->peer = &self->port[1];
+		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:%02x",
+			 0x2a + i);
+		ASSERT_EQ(0, vhc_vdpa_add(mgmtdev, p->name, extra));
+		p->created = true;
+		ASSERT_LE(0, vhc_bind(p->name));
+		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
+		ASSERT_EQ(0, vhc_mem_init(&p->dev, NET_MEM_SIZE));
+	}
+}
+
+FIXTURE_TEARDOWN(mig_net)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		vhc_close(&self->port[i].dev);
+		if (self->port[i].created)
+			vhc_vdpa_del(self->port[i].name);
+	}
+}
+
+static __u32 mig_state(struct vhc_dev *d)
+{
+	struct vdpa_mig_info info;
+
+	return vhc_mig_info(d, &info) ? ~0u : info.state;
+}
+
+/* Where record @type starts in @blob, or NULL. */
+static struct vdpa_mig_rec_hdr *mig_find(void *blob, size_t len, __u32 type,
+					 unsigned int nth)
+{
+	size_t off = sizeof(struct vdpa_mig_blob_hdr);
+
+	while (off + sizeof(struct vdpa_mig_rec_hdr) <= len) {
+		struct vdpa_mig_rec_hdr *h = (void *)((char *)blob + off);
+
+		if (le32toh(h->type) == type && !nth--)
+			return h;
+		off += sizeof(*h) + ((le32toh(h->len) + 7) & ~7u);
+	}
+	return NULL;
+}
+
+/* Append a record of @len zero bytes to a copy of @blob. */
+static void *mig_append(const void *blob, size_t len, __u32 type,
+			__u32 flags, __u32 plen, size_t *out_len)
+{
+	size_t add = sizeof(struct vdpa_mig_rec_hdr) + ((plen + 7) & ~7u);
+	struct vdpa_mig_blob_hdr *bh;
+	struct vdpa_mig_rec_hdr *h;
+	char *b = calloc(1, len + add);
+
+	if (!b)
+		return NULL;
+	memcpy(b, blob, len);
+	h = (void *)(b + len);
+	h->type = htole32(type);
+	h->flags = htole32(flags);
+	h->len = htole32(plen);
+	bh = (void *)b;
+	bh->nr_records = htole32(le32toh(bh->nr_records) + 1);
+	bh->total_len = htole64(len + add);
+	*out_len = len + add;
+	return b;
+}
+
+/* Start A and B, check A reaches B, leave the state of A to the test. */
+static void mig_start(struct __test_metadata *_metadata, struct net_port *a,
+		      struct net_port *b)
+{
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/* Stop A and read its state. */
+static void mig_save(struct __test_metadata *_metadata, struct net_port *a,
+		     void **blob, size_t *len)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, blob, len));
+	ASSERT_LT(sizeof(struct vdpa_mig_blob_hdr), *len);
+}
+
+/* The guest moves from @a to @c: memory, queues, buffers, MAC. */
+static void mig_move(struct __test_metadata *_metadata, struct net_port *a,
+		     struct net_port *c, const void *blob, size_t len)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->txbuf = a->txbuf;
+	c->rxbuf = a->rxbuf;
+	memcpy(c->mac, a->mac, sizeof(c->mac));
+}
+
+TEST_F(mig_net, info)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	struct vdpa_mig_info info;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	ASSERT_EQ(0, vhc_mig_info(d, &info));
+	EXPECT_EQ((__u32)sizeof(info), info.argsz);
+	EXPECT_EQ((__u32)(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_TYPE_STATE |
+			  VDPA_MIG_CAP_INFLIGHT),
+		  info.caps & ~VDPA_MIG_CAP_DIRTY_LOG);
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_RUNNING, info.state);
+	EXPECT_EQ((__u32)VDPA_MIG_FORMAT_MAJOR, info.format_major);
+	EXPECT_LT(sizeof(struct vdpa_mig_blob_hdr), info.state_size);
+	EXPECT_EQ(2u, info.nr_as);
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = sizeof(info) - 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_GET_INFO, &info));
+	info.argsz = sizeof(info);
+	info.flags = 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_GET_INFO, &info));
+	EXPECT_ERRNO(EFAULT, vht_ioctl(d, VDPA_MIG_GET_INFO, (void *)8));
+}
+
+/* Every legal arc works; everything else is refused and changes nothing. */
+TEST_F(mig_net, arcs)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct vhc_dev *d = &a->dev;
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	struct vdpa_mig_set_state s = { .argsz = sizeof(s) };
+	struct vhost_vring_state vs = { .index = NET_TX_Q, .num = 64 };
+	__u64 features = 0;
+	__u8 status;
+
+	if (_metadata->skip)
+		return;
+	/* A fresh device may become a destination and back. */
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_RESUMING));
+	EXPECT_ERRNO(EINVAL, vhc_mig_set_state(d, VDPA_MIG_STATE_STOPPED));
+	EXPECT_ERRNO(EINVAL, vhc_mig_set_state(d, VDPA_MIG_STATE_SAVING));
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_RESUMING, mig_state(d));
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_RUNNING));
+
+	mig_start(_metadata, &self->port[0], &self->port[1]);
+	EXPECT_ERRNO(EBUSY, vhc_mig_set_state(d, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_STOPPED));
+	EXPECT_ERRNO(EINVAL, vhc_mig_set_state(d, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_SAVING));
+
+	/* Frozen while saving. */
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_SET_FEATURES, &features));
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_SET_VRING_NUM, &vs));
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_VDPA_SUSPEND, NULL));
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_VDPA_RESUME, NULL));
+	status = 0x0f;
+	EXPECT_ERRNO(EBUSY, vht_ioctl(d, VHOST_VDPA_SET_STATUS, &status));
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_SAVING, mig_state(d));
+
+	/* Bad arguments. */
+	s.state = 5;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_SET_STATE, &s));
+	s.state = VDPA_MIG_STATE_ERROR;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_SET_STATE, &s));
+	s.state = VDPA_MIG_STATE_STOPPED;
+	s.reserved = 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_SET_STATE, &s));
+	s.reserved = 0;
+	s.flags = 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_SET_STATE, &s));
+	s.flags = 0;
+	s.argsz = 8;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(d, VDPA_MIG_SET_STATE, &s));
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_SAVING, mig_state(d));
+
+	/* SAVING -> STOPPED -> SAVING -> RUNNING (cancel): traffic resumes. */
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_STOPPED));
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_RUNNING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	/* A reset leaves any state for RUNNING. */
+	ASSERT_EQ(0, vhc_mig_set_state(d, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_reset(d));
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_RUNNING, mig_state(d));
+}
+
+TEST_F(mig_net, state_buf_misuse)
+{
+	struct vhc_dev *a = &self->port[0].dev, *c = &self->port[2].dev;
+	struct vdpa_mig_state_buf b = { .argsz = sizeof(b) };
+	char small[16];
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	mig_start(_metadata, &self->port[0], &self->port[1]);
+	b.size = sizeof(small);
+	b.data = (__u64)(uintptr_t)small;
+	EXPECT_ERRNO(EBUSY, vht_ioctl(a, VDPA_MIG_GET_DEVICE_STATE, &b));
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_SAVING));
+	EXPECT_ERRNO(ENOSPC, vht_ioctl(a, VDPA_MIG_GET_DEVICE_STATE, &b));
+	EXPECT_LT(sizeof(small), b.size);
+	b.reserved = 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(a, VDPA_MIG_GET_DEVICE_STATE, &b));
+	b.reserved = 0;
+	b.data = 8;
+	EXPECT_ERRNO(EFAULT, vht_ioctl(a, VDPA_MIG_GET_DEVICE_STATE, &b));
+	ASSERT_EQ(0, vhc_mig_save(a, &blob, &len));
+
+	/* Loading needs RESUMING, a sane size and happens once. */
+	EXPECT_ERRNO(EBUSY, vhc_mig_load(c, blob, len));
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	EXPECT_ERRNO(E2BIG, vhc_mig_load(c, blob, 64u << 20));
+	EXPECT_ERRNO(EFAULT, vhc_mig_load(c, (void *)8, len));
+	b.data = (__u64)(uintptr_t)blob;
+	b.size = len;
+	b.reserved = 1;
+	EXPECT_ERRNO(EINVAL, vht_ioctl(c, VDPA_MIG_SET_DEVICE_STATE, &b));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	ASSERT_EQ(0, vhc_mig_load(c, blob, len));
+	EXPECT_ERRNO(EBUSY, vhc_mig_load(c, blob, len));
+	free(blob);
+}
+
+/*
+ * Frames queued on A just before it stops are sent by C; frames for A's
+ * MAC then reach C.  Every frame arrives once, intact.
+ */
+TEST_F(mig_net, migrate_traffic)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	__u8 cfg[6];
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	mig_start(_metadata, &self->port[0], &self->port[1]);
+	net_send_all(_metadata, a, b->mac);
+	mig_save(_metadata, a, &blob, &len);
+	mig_move(_metadata, a, c, blob, len);
+	free(blob);
+
+	/* C took A's MAC from the state. */
+	ASSERT_EQ(0, vhc_get_config(&c->dev, 0, cfg, sizeof(cfg)));
+	EXPECT_EQ(0, memcmp(cfg, a->mac, 6));
+
+	/* The frames A did not send, C sends; what A sent is not resent. */
+	ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[NET_TX_Q]));
+	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	EXPECT_EQ(NET_FRAMES, st.frames);
+	EXPECT_EQ(0u, st.bad);
+	EXPECT_EQ(0u, st.dups);
+
+	/* Both directions keep working on C. */
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/* Load @blob into a RESUMING device; on success start over. */
+static int mig_try(struct vhc_dev *d, const void *blob, size_t len)
+{
+	int ret = vhc_mig_load(d, blob, len);
+
+	if (!ret) {
+		vhc_reset(d);
+		vhc_mig_set_state(d, VDPA_MIG_STATE_RESUMING);
+	}
+	return ret;
+}
+
+/* After a refused load the destination is exactly as before. */
+static void mig_unchanged(struct __test_metadata *_metadata, struct vhc_dev *d)
+{
+	struct vhost_vring_state vs = { .index = NET_TX_Q };
+	__u8 status = 0xff;
+
+	ASSERT_EQ(0, vhc_get_status(d, &status));
+	EXPECT_EQ(0u, status);
+	EXPECT_EQ((__u32)VDPA_MIG_STATE_RESUMING, mig_state(d));
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_GET_VRING_BASE, &vs));
+	EXPECT_EQ(0u, vs.num);
+}
+
+TEST_F(mig_net, load_bad_blobs)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct vdpa_mig_rec_vq *vq;
+	struct vdpa_mig_rec_hdr *h;
+	struct vdpa_mig_blob_hdr *bh;
+	struct net_rx_stats st;
+	unsigned int tx_done, i, accepted = 0;
+	char *blob, *m, *ext;
+	size_t len, elen;
+
+	if (_metadata->skip)
+		return;
+	mig_start(_metadata, &self->port[0], &self->port[1]);
+	mig_save(_metadata, a, (void **)&blob, &len);
+	m = malloc(len);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+
+	/* Every truncation. */
+	for (i = 0; i < len; i++)
+		ASSERT_ERRNO(EINVAL, mig_try(&c->dev, blob, i));
+	mig_unchanged(_metadata, &c->dev);
+
+#define MUTATE(expr, err) do {					\
+		memcpy(m, blob, len);					\
+		bh = (void *)m;						\
+		expr;							\
+		EXPECT_ERRNO(err, mig_try(&c->dev, m, len));		\
+	} while (0)
+	MUTATE(bh->magic ^= 1, EINVAL);
+	MUTATE(bh->major = htole32(2), EPROTONOSUPPORT);
+	MUTATE(bh->minor = htole32(7), 0);	/* minor: compatible */
+	MUTATE(bh->device_id = htole32(2), EINVAL);
+	MUTATE(bh->nr_vqs = htole32(le32toh(bh->nr_vqs) + 1), EINVAL);
+	MUTATE(bh->nr_records = htole32(le32toh(bh->nr_records) + 1), EINVAL);
+	MUTATE(bh->nr_records = htole32(le32toh(bh->nr_records) - 1), EINVAL);
+	MUTATE(bh->total_len = htole64(len + 8), EINVAL);
+	MUTATE(bh->reserved = htole64(1), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 1),
+		vq = (void *)(h + 1), vq->index = htole32(99)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 1),
+		vq = (void *)(h + 1), vq->index = htole32(0)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 0),
+		vq = (void *)(h + 1), vq->num = htole32(3)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 0),
+		vq = (void *)(h + 1), vq->flags = htole32(0x80)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 0),
+		vq = (void *)(h + 1),
+		vq->used_idx = htole32(le32toh(vq->avail_idx) + 1)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 0),
+		h->len = htole32(le32toh(h->len) + 4096)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_VQ, 0),
+		h->len = htole32(8)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_FEATURES, 0),
+		((struct vdpa_mig_rec_features *)(h + 1))->driver |=
+			htole64(1ULL << 62)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_STATUS, 0),
+		((struct vdpa_mig_rec_status *)(h + 1))->status =
+			htole32(0x4f)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_STATUS, 0),
+		((struct vdpa_mig_rec_status *)(h + 1))->group_asid[0] =
+			htole32(2)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_CONFIG, 0),
+		((struct vdpa_mig_rec_config *)(h + 1))->size = htole32(4)),
+	       EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_NET, 0),
+		((struct vdpa_mig_rec_net *)(h + 1))->mac[0] = 0x01), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_NET, 0),
+		((struct vdpa_mig_rec_net *)(h + 1))->mq_pairs = 0), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_NET_MAC_TABLE, 0),
+		((struct vdpa_mig_rec_net_mac_table *)(h + 1))->n_uni =
+			htole32(65)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_FEATURES, 0),
+		h->flags = htole32(2)), EINVAL);
+	MUTATE((h = mig_find(m, len, VDPA_MIG_REC_FEATURES, 0),
+		h->type = htole32(VDPA_MIG_REC_STATUS)), EINVAL);
+#undef MUTATE
+	mig_unchanged(_metadata, &c->dev);
+
+	/* Unknown records: optional skipped, mandatory refused. */
+	ext = mig_append(blob, len, 0x77, 0, 12, &elen);
+	ASSERT_NE(NULL, ext);
+	EXPECT_EQ(0, mig_try(&c->dev, ext, elen));
+	free(ext);
+	ext = mig_append(blob, len, VDPA_MIG_REC_VENDOR_FIRST,
+			 VDPA_MIG_REC_F_MANDATORY, 4, &elen);
+	ASSERT_NE(NULL, ext);
+	EXPECT_ERRNO(EOPNOTSUPP, mig_try(&c->dev, ext, elen));
+	free(ext);
+	ext = mig_append(blob, len, VDPA_MIG_REC_BLK,
+			 VDPA_MIG_REC_F_MANDATORY, 24, &elen);
+	ASSERT_NE(NULL, ext);
+	EXPECT_ERRNO(EOPNOTSUPP, mig_try(&c->dev, ext, elen));
+	free(ext);
+	/* In-flight requests the net device never has: refused if bogus. */
+	ext = mig_append(blob, len, VDPA_MIG_REC_VQ_INFLIGHT,
+			 VDPA_MIG_REC_F_MANDATORY, 16, &elen);
+	ASSERT_NE(NULL, ext);
+	EXPECT_ERRNO(EINVAL, mig_try(&c->dev, ext, elen));
+	free(ext);
+	mig_unchanged(_metadata, &c->dev);
+
+	/* Random byte flips: an errno, or a blob that is still valid. */
+	srand(1);
+	for (i = 0; i < MIG_FUZZ_ROUNDS; i++) {
+		size_t pos = (size_t)rand() % len;
+		int ret;
+
+		memcpy(m, blob, len);
+		m[pos] ^= (char)(1 + rand() % 255);
+		ret = mig_try(&c->dev, m, len);
+		if (!ret) {
+			accepted++;
+			continue;
+		}
+		ASSERT_GT(0, ret);
+		if (i % 256 == 0)
+			mig_unchanged(_metadata, &c->dev);
+	}
+	TH_LOG("%u of %u flipped blobs still valid", accepted,
+	       MIG_FUZZ_ROUNDS);
+	mig_unchanged(_metadata, &c->dev);
+
+	/* After all that the real state still loads and C runs. */
+	for (i = 0; i < VHC_MAX_VQS; i++)	/* undo mig_try()'s resets */
+		c->dev.vqs[i].ready = a->dev.vqs[i].ready;
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->txbuf = a->txbuf;
+	c->rxbuf = a->rxbuf;
+	memcpy(c->mac, a->mac, sizeof(c->mac));
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	free(m);
+	free(blob);
+}
+
+TEST_HARNESS_MAIN

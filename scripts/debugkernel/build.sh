@@ -8,7 +8,10 @@
 # Every line of the fragment is then checked against the resulting .config:
 # an option kconfig silently dropped (say KASAN) fails the build loudly.
 # Cached: nothing is rebuilt while the fragment, the tarball and the compiler
-# are unchanged (key in build/dbg/.stamp).
+# are unchanged (key in build/dbg/.stamp).  A rebuild (a fresh clone, as in
+# CI) goes through ccache when it is installed, with its cache outside the
+# clone (VDPA_CCACHE_DIR, default /var/cache/vdpa-fusion/ccache) and paths
+# taken relative to the clone, so another clone of the same sources hits it.
 # Prints the path of the bzImage on stdout; the kernel release is in
 # build/dbg/kernelrelease.
 set -eu
@@ -22,6 +25,12 @@ SRC=$ROOT/build/kernel/$TOP
 OUT=$ROOT/build/dbg
 OBJ=$OUT/obj
 KMAKE=(make -s -C "$SRC" O="$OBJ" ARCH=x86_64)
+if command -v ccache >/dev/null 2>&1; then
+	export CCACHE_DIR=${VDPA_CCACHE_DIR:-/var/cache/vdpa-fusion/ccache}
+	export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=4G
+	mkdir -p "$CCACHE_DIR"
+	KMAKE+=(CC="ccache gcc")
+fi
 
 mkdir -p "$OUT"
 exec 9>"$ROOT/build/.dbgkernel.lock"
@@ -77,5 +86,6 @@ start=$(date +%s)
 }
 "${KMAKE[@]}" kernelrelease >"$OUT/kernelrelease"
 echo "debugkernel: built $(cat "$OUT/kernelrelease") in $(( $(date +%s) - start ))s" >&2
+[ -z "${CCACHE_DIR:-}" ] || ccache -s 2>/dev/null | grep -iE 'hits|misses' | sed 's/^/debugkernel: ccache /' >&2 || true
 echo "$key" >"$OUT/.stamp"
 echo "$bz"

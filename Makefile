@@ -31,7 +31,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) KBUILD_EXTRA_SYMBOLS=$(COMPAT_SYMVERS)
 SUITES ?= $(patsubst %/Makefile,%,$(wildcard tools/testing/selftests/vdpa_*/Makefile))
 
 .PHONY: all deps modules compat ksrc lint style sparse w1 coccicheck \
-	selftests test dbgkernel dbg-modules test-dbg check check-all demo bench clean
+	selftests test dbgkernel dbg-modules test-dbg test-dbg-quick check check-all demo bench clean
 
 all: modules
 
@@ -90,6 +90,10 @@ dbg-modules: dbgkernel
 
 test-dbg: dbg-modules selftests
 	scripts/vm/ktest.sh --kernel $(DBG_BZIMAGE) $(SUITES)
+
+# The debug tier without the tests tagged "slow" in tests.list.
+test-dbg-quick: dbg-modules selftests
+	VDPA_QUICK=1 scripts/vm/ktest.sh --kernel $(DBG_BZIMAGE) $(SUITES)
 
 # -k: run everything even when something fails; any failure fails "check".
 # The debug tier is not part of "check" yet: it has not completed a whole

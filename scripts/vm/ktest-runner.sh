@@ -3,7 +3,10 @@
 # inside the test VM and print TAP 13 on stdout (the VM's result channel).
 #
 # SUITE_DIR/tests.list names the tests, one per line: an executable in
-# BUILD_DIR (built C tests) or a script in SUITE_DIR. SUITE_DIR/settings may
+# BUILD_DIR (built C tests) or a script in SUITE_DIR, optionally followed by
+# tags.  Tag "slow" marks a volume test (bulk traffic, file systems) whose
+# kernel paths the other tests already cover: with VDPA_QUICK=1 (the debug
+# tier of "make check") it is reported as skipped. SUITE_DIR/settings may
 # set timeout=N (seconds per test, default 120). Exit codes: 0 pass, 4 skip,
 # anything else fail. A test also fails if the kernel log gains a line matching
 # scripts/vm/bad-patterns.txt while it runs. Ends with
@@ -65,8 +68,14 @@ mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$SUITE_
 [ -z "$KMEMLEAK" ] || tests+=(kmemleak)
 echo "1..${#tests[@]}"
 pass=0 fail=0 skip=0 i=0
-for t in "${tests[@]}"; do
+for line in "${tests[@]}"; do
 	i=$((i + 1))
+	read -r t tags <<<"$line"
+	if [ "${VDPA_QUICK:-0}" = 1 ] && [[ " $tags " == *" slow "* ]]; then
+		echo "ok $i $t # SKIP slow: only in the full run (make test-dbg)"
+		skip=$((skip + 1))
+		continue
+	fi
 	if [ "$t" = kmemleak ] && [ -n "$KMEMLEAK" ]; then
 		echo "# RUN kmemleak (scan after the suite)"
 		kmemleak_scan

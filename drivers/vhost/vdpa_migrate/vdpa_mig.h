@@ -42,6 +42,8 @@
  * @in_batch: between IOTLB BATCH_BEGIN and BATCH_END
  * @batch_asid: address space of the open batch
  * @suspended: VHOST_VDPA_SUSPEND succeeded and no RESUME or reset followed
+ * @logs: dirty log of each address space being logged, or NULL; @vdpa->nas
+ *	entries
  */
 struct vdpa_mig {
 	struct vhost_dev vdev;
@@ -60,12 +62,24 @@ struct vdpa_mig {
 	bool in_batch;
 	u32 batch_asid;
 	bool suspended;
+	struct vdpa_mig_log **logs;
 };
 
 static inline struct vdpa_mig *vhost_to_mig(struct vhost_dev *vdev)
 {
 	return container_of(vdev, struct vdpa_mig, vdev);
 }
+
+/* Dirty logging limits, reported by VDPA_MIG_GET_INFO: 4 KiB..2 MiB pages. */
+#define VDPA_MIG_LOG_PAGE_SIZES	GENMASK_ULL(21, 12)
+/* Most bytes of IOVA one address space may log (1 TiB). */
+#define VDPA_MIG_LOG_MAX_BYTES	BIT_ULL(40)
+
+/* dirty.c */
+long vdpa_mig_log_start(struct vdpa_mig *m, void __user *argp);
+long vdpa_mig_log_sync(struct vdpa_mig *m, void __user *argp);
+long vdpa_mig_log_stop(struct vdpa_mig *m, void __user *argp);
+void vdpa_mig_log_stop_all(struct vdpa_mig *m);
 
 /* ioctl.c */
 long vdpa_mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

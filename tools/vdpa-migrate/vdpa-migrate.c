@@ -42,6 +42,7 @@
 #include "vhost_client.h"
 #include "vmig.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NET_RX_Q	0
 #define NET_TX_Q	1
 #define NET_RING	256
@@ -209,8 +210,11 @@ static void g_check_rx(struct guest *g, const __u8 *buf, __u32 len)
 	const __u8 *frame = buf + NET_HDR_LEN;
 	const struct probe *pr = (const struct probe *)(frame + 14);
 
+	/* Other traffic of the peer's stack (IPv6 ND...) is not ours. */
+	if (len < NET_HDR_LEN + 14 || frame[12] != NET_ETHERTYPE >> 8 ||
+	    frame[13] != (NET_ETHERTYPE & 0xff))
+		return;
 	if (len < NET_HDR_LEN + 14 + sizeof(*pr) + PROBE_PAYLOAD ||
-	    frame[12] != NET_ETHERTYPE >> 8 ||
 	    ntohl(pr->magic) != PROBE_MAGIC ||
 	    ntohl(pr->csum) != fnv1a((const __u8 *)(pr + 1), PROBE_PAYLOAD)) {
 		g->rx_bad++;
@@ -335,10 +339,10 @@ static int source(const struct opts *o, int out, struct vmig_stats *st)
 
 	ret = g_start(&g, o);
 	if (ret)
-		die("source device", ret);
+		die("opening the src device", ret);
 	ret = g_run(&g, o->warmup_ms, o->rate);
 	if (ret)
-		die("guest on the source", ret);
+		die("guest on src", ret);
 
 	hello = (struct vmig_hello) {
 		.device_id = g.dev.device_id, .nr_vqs = g.dev.nvqs,
@@ -365,15 +369,17 @@ static int source(const struct opts *o, int out, struct vmig_stats *st)
 			die("stream", ret);
 		st->rounds++;
 		if (!o->json)
-			printf("round %u: %zu dirty pages (device %llu), %llu bytes sent so far\n",
-			       st->rounds, n, (unsigned long long)ddirty,
+			printf("round %u: %zu dirty pages (device %llu), ",
+			       st->rounds, n, (unsigned long long)ddirty);
+		if (!o->json)
+			printf("%llu bytes sent so far\n",
 			       (unsigned long long)st->bytes);
 		if (st->rounds > 1 && (n <= o->stop_pages ||
 				       st->rounds >= o->max_rounds))
 			break;
 		ret = g_run(&g, o->round_ms, o->rate);
 		if (ret)
-			die("guest on the source", ret);
+			die("guest on src", ret);
 		ret = vmig_log_sync(g.dev.fd, 0, g.dev.mem_iova,
 				    g.dev.mem_size, &dirty, &ddirty);
 		if (ret)
@@ -586,11 +592,16 @@ static int parse_mac(const char *s, __u8 *mac)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: vdpa-migrate --src NAME --dst NAME --peer-mac MAC\n"
-		"       [--mem MB] [--rate FPS] [--warmup MS] [--round-ms MS]\n"
-		"       [--max-rounds N] [--stop-pages N] [--after MS]\n"
-		"       [--via socket|file:PATH] [--json]\n");
+	static const char * const lines[] = {
+		"Usage: vdpa-migrate --src NAME --dst NAME --peer-mac MAC",
+		"       [--mem MB] [--rate FPS] [--warmup MS] [--round-ms MS]",
+		"       [--max-rounds N] [--stop-pages N] [--after MS]",
+		"       [--via socket|file:PATH] [--json]",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		fprintf(stderr, "%s\n", lines[i]);
 	exit(2);
 }
 
@@ -614,22 +625,45 @@ static void parse(int argc, char **argv, struct opts *o)
 	};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': o->src = optarg; break;
-		case 'd': o->dst = optarg; break;
+		case 's':
+			o->src = optarg;
+			break;
+		case 'd':
+			o->dst = optarg;
+			break;
 		case 'p':
 			if (parse_mac(optarg, o->peer))
 				usage();
 			break;
-		case 'm': o->mem_mb = atoi(optarg); break;
-		case 'r': o->rate = atoi(optarg); break;
-		case 'w': o->warmup_ms = atoi(optarg); break;
-		case 'R': o->round_ms = atoi(optarg); break;
-		case 'n': o->max_rounds = atoi(optarg); break;
-		case 'S': o->stop_pages = atoi(optarg); break;
-		case 'a': o->after_ms = atoi(optarg); break;
-		case 'v': o->via = optarg; break;
-		case 'j': o->json = true; break;
-		default: usage();
+		case 'm':
+			o->mem_mb = atoi(optarg);
+			break;
+		case 'r':
+			o->rate = atoi(optarg);
+			break;
+		case 'w':
+			o->warmup_ms = atoi(optarg);
+			break;
+		case 'R':
+			o->round_ms = atoi(optarg);
+			break;
+		case 'n':
+			o->max_rounds = atoi(optarg);
+			break;
+		case 'S':
+			o->stop_pages = atoi(optarg);
+			break;
+		case 'a':
+			o->after_ms = atoi(optarg);
+			break;
+		case 'v':
+			o->via = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!o->src || !o->dst || !o->mem_mb || o->mem_mb > 4096 ||
@@ -644,31 +678,34 @@ static void report(const struct opts *o, const struct vmig_stats *st,
 	__u64 lost = r->tx_seq - r->tx_done;
 
 	if (o->json) {
-		printf("{\"rounds\": %u, \"pages\": %llu, \"bytes\": %llu, "
-		       "\"final_pages\": %llu, \"state_bytes\": %llu, "
-		       "\"total_ms\": %.3f, \"downtime_ms\": %.3f, "
-		       "\"tx_sent\": %llu, \"tx_done\": %llu, "
-		       "\"rx_frames\": %llu, \"rx_bad\": %llu, \"error\": %d}\n",
+		printf("{\"rounds\": %u, \"pages\": %llu, \"bytes\": %llu, ",
 		       st->rounds, (unsigned long long)st->pages,
-		       (unsigned long long)st->bytes,
+		       (unsigned long long)st->bytes);
+		printf("\"final_pages\": %llu, \"state_bytes\": %llu, ",
 		       (unsigned long long)st->final_pages,
-		       (unsigned long long)st->state_bytes, st->total_ms,
-		       r->downtime_ms, (unsigned long long)r->tx_seq,
-		       (unsigned long long)r->tx_done,
+		       (unsigned long long)st->state_bytes);
+		printf("\"total_ms\": %.3f, \"downtime_ms\": %.3f, ",
+		       st->total_ms, r->downtime_ms);
+		printf("\"tx_sent\": %llu, \"tx_done\": %llu, ",
+		       (unsigned long long)r->tx_seq,
+		       (unsigned long long)r->tx_done);
+		printf("\"rx_frames\": %llu, \"rx_bad\": %llu, \"error\": %d}\n",
 		       (unsigned long long)r->rx_frames,
 		       (unsigned long long)r->rx_bad, r->err);
 		return;
 	}
-	printf("migrated: %u rounds, %llu pages, %llu bytes, %llu pages in stop-and-copy, state %llu bytes\n",
+	printf("migrated: %u rounds, %llu pages, %llu bytes, ",
 	       st->rounds, (unsigned long long)st->pages,
-	       (unsigned long long)st->bytes,
+	       (unsigned long long)st->bytes);
+	printf("%llu pages in stop-and-copy, state %llu bytes\n",
 	       (unsigned long long)st->final_pages,
 	       (unsigned long long)st->state_bytes);
 	printf("time: total %.1f ms, downtime %.1f ms\n", st->total_ms,
 	       r->downtime_ms);
-	printf("guest: sent %llu frames, %llu completed (%llu outstanding), received %llu (%llu bad)\n",
+	printf("guest: sent %llu frames, %llu completed (%llu outstanding), ",
 	       (unsigned long long)r->tx_seq, (unsigned long long)r->tx_done,
-	       (unsigned long long)lost, (unsigned long long)r->rx_frames,
+	       (unsigned long long)lost);
+	printf("received %llu (%llu bad)\n", (unsigned long long)r->rx_frames,
 	       (unsigned long long)r->rx_bad);
 }
 

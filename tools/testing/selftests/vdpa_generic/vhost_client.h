@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #include <linux/virtio_ring.h>
 
-#define VHC_MAX_VQS		8
+#define VHC_MAX_VQS		32
 #define VHC_NAME_MAX		64
 
 /* Where guest memory starts in IOVA space, unless the device forbids it. */

@@ -391,18 +391,18 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_put_back);
 
 void vdpa_gen_vq_complete(struct vdpa_gen_vq *vq, u16 head, u32 len)
 {
+	const struct vring *vr = &vq->vring.vring;
 	u16 off = (u16)(vq->vring.last_used_idx + vq->vring.completed) %
-		  vq->num;
+		  vr->num;
 
 	if (vringh_complete_iotlb(&vq->vring, head, len)) {
 		vdpa_gen_fail(vq->dev, "used ring not writable");
 		return;
 	}
-	vdpa_gen_vq_log(vq, vq->device_addr +
-			offsetof(struct vring_used, ring[off]),
-			sizeof(struct vring_used_elem));
-	vdpa_gen_vq_log(vq, vq->device_addr + offsetof(struct vring_used, idx),
-			sizeof(__virtio16));
+	vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->ring[off],
+			sizeof(vr->used->ring[off]));
+	vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->idx,
+			sizeof(vr->used->idx));
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_complete);
 
@@ -430,17 +430,21 @@ void vdpa_gen_vq_kick(struct vdpa_gen_vq *vq)
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_kick);
 
-/* Report what re-enabling notifications wrote: avail_event or flags. */
+/*
+ * Report what re-enabling notifications wrote: avail_event or flags.  The
+ * vring holds IOVAs as pointers (see vringh_init_iotlb()): only addresses
+ * are computed from them, nothing is dereferenced.
+ */
 static void vdpa_gen_vq_log_notify(struct vdpa_gen_vq *vq)
 {
+	const struct vring *vr = &vq->vring.vring;
+
 	if (vq->vring.event_indices)
-		vdpa_gen_vq_log(vq, vq->device_addr +
-				offsetof(struct vring_used, ring[vq->num]),
+		vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->ring[vr->num],
 				sizeof(__virtio16));
 	else
-		vdpa_gen_vq_log(vq, vq->device_addr +
-				offsetof(struct vring_used, flags),
-				sizeof(__virtio16));
+		vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->flags,
+				sizeof(vr->used->flags));
 }
 
 static void vdpa_gen_vq_work(struct work_struct *work)

@@ -159,7 +159,11 @@ static unsigned int dl_diff(struct __test_metadata *_metadata,
 	return n;
 }
 
-/* The used ring entries [@from, vq->last_used) and the ring header. */
+/*
+ * The used ring entries [@from, vq->last_used), the index, and what the
+ * device writes when it re-enables notifications: the flags (next to the
+ * index) or, with EVENT_IDX, avail_event after the last entry.
+ */
 static void dl_map_used(struct dl_map *m, const struct vhc_vq *vq, __u16 from)
 {
 	__u16 i;
@@ -167,6 +171,8 @@ static void dl_map_used(struct dl_map *m, const struct vhc_vq *vq, __u16 from)
 	if (from == vq->last_used)
 		return;
 	dl_map_set(m, vq->dev, vq->used, 4);	/* flags, idx */
+	if (vq->dev->features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
+		dl_map_set(m, vq->dev, &vq->used->ring[vq->num], 2);
 	for (i = from; i != vq->last_used; i++)
 		dl_map_set(m, vq->dev, &vq->used->ring[i % vq->num],
 			   sizeof(vq->used->ring[0]));
@@ -269,6 +275,19 @@ FIXTURE(dirty_blk) {
 	struct dl_map exp, got;
 };
 
+/* With EVENT_IDX the device writes avail_event instead of the flags. */
+FIXTURE_VARIANT(dirty_blk) {
+	bool event_idx;
+};
+
+FIXTURE_VARIANT_ADD(dirty_blk, plain) {
+	.event_idx = false,
+};
+
+FIXTURE_VARIANT_ADD(dirty_blk, event_idx) {
+	.event_idx = true,
+};
+
 FIXTURE_SETUP(dirty_blk)
 {
 	struct vhc_dev *d = &self->dev;
@@ -292,7 +311,11 @@ FIXTURE_SETUP(dirty_blk)
 
 	ASSERT_EQ(0, vhc_mem_init(d, BLK_MEM));
 	ASSERT_EQ(0, vhc_mem_map(d));
-	ASSERT_EQ(0, vhc_negotiate(d, BLK_FEATURES));
+	ASSERT_EQ(0, vhc_negotiate(d, BLK_FEATURES |
+				   (variant->event_idx ?
+				    BIT_ULL(VIRTIO_RING_F_EVENT_IDX) : 0)));
+	ASSERT_EQ(variant->event_idx,
+		  !!(d->features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX)));
 	/* Each area on pages of its own. */
 	ASSERT_EQ(0, dl_vq_setup(d, 0, BLK_RING));
 	ASSERT_NE(vhc_iova(d, &d->vqs[0].used->ring[0]) / DL_PAGE,
@@ -344,11 +367,14 @@ static void blk_reap(struct __test_metadata *_metadata,
 		     struct _test_data_dirty_blk *self, unsigned int n,
 		     __u8 **status_of)
 {
+	struct vhc_vq *vq = &self->dev.vqs[0];
 	__u32 id, len;
 
 	while (n--) {
-		ASSERT_EQ(0, vhc_vq_wait_used(&self->dev.vqs[0], &id, &len,
-					      DL_WAIT_MS));
+		/* With EVENT_IDX: interrupt us at the next entry (used_event). */
+		vq->avail->ring[vq->num] = htole16(vq->last_used);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		ASSERT_EQ(0, vhc_vq_wait_used(vq, &id, &len, DL_WAIT_MS));
 		ASSERT_EQ(VIRTIO_BLK_S_OK, *status_of[id]);
 	}
 }

@@ -72,6 +72,7 @@ selftests:
 	for s in $(SUITES); do \
 		$(MAKE) -C $$s OUTPUT=$(CURDIR)/build/selftests/$$(basename $$s) KSFT_INC=$$inc; \
 	done
+	$(MAKE) -C tools/vdpa-migrate OUTPUT=$(CURDIR)/build/tools
 
 test: modules selftests
 	scripts/vm/ktest.sh $(SUITES)

@@ -11,7 +11,7 @@ cd "$ROOT"
 #  FILE_PATH_CHANGES - asks for a MAINTAINERS update; we have no MAINTAINERS.
 IGNORE=FILE_PATH_CHANGES
 
-files=$(find drivers include tools/testing/selftests/vdpa_* \
+files=$(find drivers include tools/testing/selftests/vdpa_* tools/vdpa-migrate \
 	-name '*.[ch]' ! -name '*.mod.c' -type f 2>/dev/null | sort || true)
 if [ -z "$files" ]; then
 	echo "lint/style: no C files"

@@ -65,14 +65,13 @@ static void vdpa_gen_config_irq(struct vdpa_gen_dev *gdev)
 
 /* ---- address spaces ---------------------------------------------------- */
 
-static struct vhost_iotlb *vdpa_gen_vq_iotlb(struct vdpa_gen_dev *gdev,
-					     u16 idx)
+static u32 vdpa_gen_vq_asid(struct vdpa_gen_dev *gdev, u16 idx)
 {
 	u32 group = 0;
 
 	if (gdev->type->get_vq_group)
 		group = gdev->type->get_vq_group(gdev, idx);
-	return &gdev->iotlb[gdev->group_asid[group]];
+	return gdev->group_asid[group];
 }
 
 /* Called with iotlb_lock held. */
@@ -215,8 +214,8 @@ static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
 				(struct vring_used *)(uintptr_t)vq->device_addr);
 	if (err)
 		return err;
-	vringh_set_iotlb(&vq->vring, vdpa_gen_vq_iotlb(gdev, vq->index),
-			 &gdev->iotlb_lock);
+	vq->asid = vdpa_gen_vq_asid(gdev, vq->index);
+	vringh_set_iotlb(&vq->vring, &gdev->iotlb[vq->asid], &gdev->iotlb_lock);
 	vq->vring.last_avail_idx = vq->avail_base;
 	vq->vring.last_used_idx = vq->used_base;
 	vq->started = true;
@@ -250,6 +249,89 @@ static void vdpa_gen_vq_clear(struct vdpa_gen_vq *vq)
 	vringh_kiov_cleanup(&vq->wiov);
 	mutex_unlock(&vq->lock);
 }
+
+/* ---- dirty logging -------------------------------------------------------
+ *
+ * Every write of the device into driver memory goes through vringh with
+ * IOVAs of the queue's address space, so the device knows exactly what it
+ * wrote: buffer pieces (vdpa_gen_vq_push()), the used element and index
+ * (vdpa_gen_vq_complete()) and the used flags or avail_event (re-enabling
+ * notifications in the worker).  Each is reported after it was written.
+ * In-kernel DMA (virtio_vdpa) is never logged: vdpa_migrate is not bound
+ * then.
+ */
+
+/* Report [iova, iova + len) of the queue's address space; vq lock held. */
+static void vdpa_gen_vq_log(struct vdpa_gen_vq *vq, u64 iova, u64 len)
+{
+	struct vdpa_mig_log *log;
+
+	rcu_read_lock();
+	log = rcu_dereference(vq->dev->log[vq->asid]);
+	if (log)
+		vdpa_mig_log_mark(log, iova, len);
+	rcu_read_unlock();
+}
+
+/*
+ * Report what the last push wrote into @iov: from element @i0, @off0 bytes
+ * in, up to where @iov stands now.  vringh restores the base and length of
+ * an element once it is used up and advances those of the current one.
+ */
+static void vdpa_gen_vq_log_iov(struct vdpa_gen_vq *vq,
+				const struct vringh_kiov *iov,
+				unsigned int i0, size_t off0)
+{
+	struct vdpa_mig_log *log;
+	unsigned int k;
+
+	rcu_read_lock();
+	log = rcu_dereference(vq->dev->log[vq->asid]);
+	for (k = i0; log && k <= iov->i && k < iov->used; k++) {
+		u64 base = (u64)(uintptr_t)iov->iov[k].iov_base;
+		size_t start = k == i0 ? off0 : 0, end = iov->iov[k].iov_len;
+
+		if (k == iov->i) {
+			base -= iov->consumed;
+			end = iov->consumed;
+		}
+		if (end > start)
+			vdpa_mig_log_mark(log, base + start, end - start);
+	}
+	rcu_read_unlock();
+}
+
+static int vdpa_gen_log_start(struct vdpa_device *vdpa, u32 asid,
+			      struct vdpa_mig_log *log)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	int ret = 0;
+
+	if (asid >= vdpa->nas)
+		return -EINVAL;
+	mutex_lock(&gdev->lock);
+	if (rcu_access_pointer(gdev->log[asid]))
+		ret = -EBUSY;
+	else
+		rcu_assign_pointer(gdev->log[asid], log);
+	mutex_unlock(&gdev->lock);
+	return ret;
+}
+
+static void vdpa_gen_log_stop(struct vdpa_device *vdpa, u32 asid)
+{
+	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+
+	if (asid >= vdpa->nas)
+		return;
+	mutex_lock(&gdev->lock);
+	RCU_INIT_POINTER(gdev->log[asid], NULL);
+	mutex_unlock(&gdev->lock);
+	/* Marks in progress end before the caller frees the log. */
+	synchronize_rcu();
+}
+
+/* ---- data path ----------------------------------------------------------- */
 
 bool vdpa_gen_vq_running(struct vdpa_gen_vq *vq)
 {
@@ -288,9 +370,13 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_pull);
 
 ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len)
 {
+	unsigned int i0 = vq->wiov.i;
+	size_t off0 = vq->wiov.consumed;
 	ssize_t ret;
 
 	ret = vringh_iov_push_iotlb(&vq->vring, &vq->wiov, src, len);
+	/* Even a failed push may have written its first pieces. */
+	vdpa_gen_vq_log_iov(vq, &vq->wiov, i0, off0);
 	if (ret < 0)
 		vdpa_gen_fail(vq->dev, "unwritable buffer");
 	return ret;
@@ -305,8 +391,18 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_put_back);
 
 void vdpa_gen_vq_complete(struct vdpa_gen_vq *vq, u16 head, u32 len)
 {
-	if (vringh_complete_iotlb(&vq->vring, head, len))
+	const struct vring *vr = &vq->vring.vring;
+	u16 off = (u16)(vq->vring.last_used_idx + vq->vring.completed) %
+		  vr->num;
+
+	if (vringh_complete_iotlb(&vq->vring, head, len)) {
 		vdpa_gen_fail(vq->dev, "used ring not writable");
+		return;
+	}
+	vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->ring[off],
+			sizeof(vr->used->ring[off]));
+	vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->idx,
+			sizeof(vr->used->idx));
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_complete);
 
@@ -334,6 +430,23 @@ void vdpa_gen_vq_kick(struct vdpa_gen_vq *vq)
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_kick);
 
+/*
+ * Report what re-enabling notifications wrote: avail_event or flags.  The
+ * vring holds IOVAs as pointers (see vringh_init_iotlb()): only addresses
+ * are computed from them, nothing is dereferenced.
+ */
+static void vdpa_gen_vq_log_notify(struct vdpa_gen_vq *vq)
+{
+	const struct vring *vr = &vq->vring.vring;
+
+	if (vq->vring.event_indices)
+		vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->ring[vr->num],
+				sizeof(__virtio16));
+	else
+		vdpa_gen_vq_log(vq, (u64)(uintptr_t)&vr->used->flags,
+				sizeof(vr->used->flags));
+}
+
 static void vdpa_gen_vq_work(struct work_struct *work)
 {
 	struct vdpa_gen_vq *vq = container_of(work, struct vdpa_gen_vq, work);
@@ -348,8 +461,11 @@ static void vdpa_gen_vq_work(struct work_struct *work)
 		 * so that the driver kicks again; it returns false if more
 		 * buffers slipped in meanwhile.
 		 */
-		if (!more && !vringh_notify_enable_iotlb(&vq->vring))
-			more = true;
+		if (!more) {
+			if (!vringh_notify_enable_iotlb(&vq->vring))
+				more = true;
+			vdpa_gen_vq_log_notify(vq);
+		}
 	}
 	mutex_unlock(&vq->lock);
 
@@ -815,6 +931,8 @@ static const struct vdpa_migrate_ops vdpa_gen_migrate_ops = {
 	.type_state_size = vdpa_gen_type_state_size,
 	.save_type_state = vdpa_gen_save_type_state,
 	.load_type_record = vdpa_gen_load_type_record,
+	.log_start = vdpa_gen_log_start,
+	.log_stop = vdpa_gen_log_stop,
 };
 
 static size_t vdpa_gen_get_config_size(struct vdpa_device *vdpa)
@@ -960,9 +1078,11 @@ static int vdpa_gen_set_group_asid(struct vdpa_device *vdpa,
 		if (vdpa_gen_get_vq_group(vdpa, i) != group)
 			continue;
 		mutex_lock(&vq->lock);
-		if (vq->started)
+		if (vq->started) {
+			vq->asid = asid;
 			vringh_set_iotlb(&vq->vring, &gdev->iotlb[asid],
 					 &gdev->iotlb_lock);
+		}
 		mutex_unlock(&vq->lock);
 	}
 	mutex_unlock(&gdev->lock);

@@ -21,6 +21,10 @@
  * locks of the same role: TX-side work takes a peer's RX lock, nothing
  * takes a TX lock while holding an RX lock, and control paths only take
  * the vq locks of their own device.  Types must keep to that rule.
+ *
+ * Dirty logging adds no lock: the data path marks what it wrote in the
+ * log of its queue's address space inside an RCU read-side section (see
+ * &vdpa_gen_dev.log), which nests inside any of the locks above.
  */
 #ifndef _VDPA_GEN_H
 #define _VDPA_GEN_H
@@ -49,6 +53,7 @@
 	 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
 
 struct vdpa_gen_dev;
+struct vdpa_mig_log;
 
 /**
  * struct vdpa_gen_vq - one virtqueue of a generic device
@@ -65,6 +70,8 @@ struct vdpa_gen_dev;
  * @desc_addr: IOVA of the descriptor table
  * @driver_addr: IOVA of the available ring
  * @device_addr: IOVA of the used ring
+ * @asid: address space @vring translates through (and the device writes
+ *	into), set whenever @vring's IOTLB is
  * @ready: the driver enabled the queue
  * @started: @vring is initialised and the device may use the queue
  * @cb: used-buffer notification
@@ -84,6 +91,7 @@ struct vdpa_gen_vq {
 	u64 desc_addr;
 	u64 driver_addr;
 	u64 device_addr;
+	u32 asid;
 	bool ready;
 	bool started;
 	struct vdpa_callback cb;
@@ -164,6 +172,10 @@ struct vdpa_gen_type {
  * @config_cb: config-change interrupt
  * @generation: config generation counter
  * @config: device-specific config space, @type->config_size bytes
+ * @log: dirty log of each address space, or NULL when not logging.  Set
+ *	and cleared under @lock by the vdpa_migrate log_start/log_stop ops;
+ *	the data path reads it under rcu_read_lock() and log_stop waits for
+ *	those readers (synchronize_rcu()) before the log may be freed.
  */
 struct vdpa_gen_dev {
 	struct vdpa_device vdpa;
@@ -184,6 +196,7 @@ struct vdpa_gen_dev {
 	struct vdpa_callback config_cb;
 	u32 generation;
 	void *config;
+	struct vdpa_mig_log __rcu *log[VDPA_GEN_MAX_AS];
 };
 
 static inline struct vdpa_gen_dev *vdpa_to_gen(struct vdpa_device *vdpa)
@@ -250,6 +263,11 @@ ssize_t vdpa_gen_vq_pull(struct vdpa_gen_vq *vq, void *dst, size_t len);
  * @vq: queue, lock held
  * @src: kernel buffer
  * @len: bytes to write
+ *
+ * What is written is reported to the dirty log of the queue's address
+ * space, if one is active; so are the used ring updates of
+ * vdpa_gen_vq_complete().  Types must write driver memory only through
+ * these helpers.
  *
  * Return: bytes copied or a negative errno (device marked broken).
  */

@@ -124,7 +124,8 @@ static int vdpa_mig_arc(struct vdpa_mig *m, u32 new)
 		if (new == VDPA_MIG_STATE_STOPPED)
 			return 0;
 		if (new == VDPA_MIG_STATE_RUNNING) {
-			/* Cancel: the source runs on. */
+			/* Cancel: the source runs on, without logging. */
+			vdpa_mig_log_stop_all(m);
 			ret = vdpa_mig_do_resume(m);
 			if (ret && ret != -EOPNOTSUPP)
 				m->mig_state = VDPA_MIG_STATE_ERROR;

@@ -375,6 +375,7 @@ static long vdpa_mig_reset_owner(struct vdpa_mig *m)
 	umem = vhost_dev_reset_owner_prepare();
 	if (!umem)
 		return -ENOMEM;
+	vdpa_mig_log_stop_all(m);
 	vdpa_mig_detach_callbacks(m);
 	vdpa_mig_reset(m);
 	vhost_dev_stop(&m->vdev);
@@ -651,6 +652,12 @@ static long vdpa_mig_locked_ioctl(struct vdpa_mig *m, unsigned int cmd,
 		return vdpa_mig_get_device_state(m, argp);
 	case VDPA_MIG_SET_DEVICE_STATE:
 		return vdpa_mig_set_device_state(m, argp);
+	case VDPA_MIG_LOG_START:
+		return vdpa_mig_log_start(m, argp);
+	case VDPA_MIG_LOG_SYNC:
+		return vdpa_mig_log_sync(m, argp);
+	case VDPA_MIG_LOG_STOP:
+		return vdpa_mig_log_stop(m, argp);
 	case VHOST_SET_LOG_BASE:
 	case VHOST_SET_LOG_FD:
 		/* No dirty logging through vhost (yet); as vhost_vdpa. */

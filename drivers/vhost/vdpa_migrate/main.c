@@ -92,6 +92,7 @@ static int vdpa_mig_release(struct inode *inode, struct file *file)
 	struct vhost_dev *vdev = &m->vdev;
 
 	mutex_lock(&vdev->mutex);
+	vdpa_mig_log_stop_all(m);
 	/* Parent first: no interrupt and no DMA after this. */
 	vdpa_mig_detach_callbacks(m);
 	vdpa_reset(m->vdpa);
@@ -156,6 +157,7 @@ static void vdpa_mig_dev_release(struct device *dev)
 
 	if (m->minor >= 0)
 		ida_free(&vdpa_mig_minors, m->minor);
+	kfree(m->logs);
 	kfree(m->as);
 	kfree(m->vqs);
 	kfree(m);
@@ -196,7 +198,8 @@ static int vdpa_mig_probe(struct vdpa_device *vdpa)
 	ret = -ENOMEM;
 	m->vqs = kcalloc(m->nvqs, sizeof(*m->vqs), GFP_KERNEL);
 	m->as = kcalloc(vdpa->nas, sizeof(*m->as), GFP_KERNEL);
-	if (!m->vqs || !m->as)
+	m->logs = kcalloc(vdpa->nas, sizeof(*m->logs), GFP_KERNEL);
+	if (!m->vqs || !m->as || !m->logs)
 		goto err_put;
 
 	ret = ida_alloc_max(&vdpa_mig_minors, VDPA_MIG_MINORS - 1, GFP_KERNEL);

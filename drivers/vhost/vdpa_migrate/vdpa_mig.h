@@ -27,10 +27,6 @@
 /* Groups whose address space a saved state records (the uAPI's limit). */
 #define VDPA_MIG_MAX_GROUPS	8
 
-/* Dirty log page sizes (4 KiB..2 MiB) and bytes logged per address space. */
-#define VDPA_MIG_LOG_PAGE_SIZES	GENMASK_ULL(21, 12)
-#define VDPA_MIG_LOG_MAX_BYTES	(1ULL << 40)
-
 /**
  * struct vdpa_mig - one vdpa device bound to this driver
  * @vdev: vhost core state (owner, virtqueues, IOTLB message plumbing)
@@ -53,6 +49,8 @@
  * @load_status: RESUMING only: the status the loaded device starts with
  * @group_asid: address space of each virtqueue group, as set through
  *	VHOST_VDPA_SET_GROUP_ASID or a loaded state (for saving)
+ * @logs: dirty log of each address space being logged, or NULL; @vdpa->nas
+ *	entries
  */
 struct vdpa_mig {
 	struct vhost_dev vdev;
@@ -74,6 +72,7 @@ struct vdpa_mig {
 	bool loaded;
 	u8 load_status;
 	u32 group_asid[VDPA_MIG_MAX_GROUPS];
+	struct vdpa_mig_log **logs;
 };
 
 static inline struct vdpa_mig *vhost_to_mig(struct vhost_dev *vdev)
@@ -87,6 +86,16 @@ static inline bool vdpa_mig_suspended(const struct vdpa_mig *m)
 	return m->mig_state == VDPA_MIG_STATE_STOPPED ||
 	       m->mig_state == VDPA_MIG_STATE_SAVING;
 }
+/* Dirty logging limits, reported by VDPA_MIG_GET_INFO: 4 KiB..2 MiB pages. */
+#define VDPA_MIG_LOG_PAGE_SIZES	GENMASK_ULL(21, 12)
+/* Most bytes of IOVA one address space may log (1 TiB). */
+#define VDPA_MIG_LOG_MAX_BYTES	BIT_ULL(40)
+
+/* dirty.c */
+long vdpa_mig_log_start(struct vdpa_mig *m, void __user *argp);
+long vdpa_mig_log_sync(struct vdpa_mig *m, void __user *argp);
+long vdpa_mig_log_stop(struct vdpa_mig *m, void __user *argp);
+void vdpa_mig_log_stop_all(struct vdpa_mig *m);
 
 /* ioctl.c */
 long vdpa_mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

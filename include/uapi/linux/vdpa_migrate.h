@@ -134,7 +134,8 @@ struct vdpa_mig_log_range {
  * @nr_ranges: in: 1..VDPA_MIG_LOG_MAX_RANGES
  * @reserved: in: 0
  * @ranges: in: user address of @nr_ranges struct vdpa_mig_log_range,
- *	sorted, not overlapping, inside the device's IOVA range
+ *	sorted, not overlapping, inside the device's IOVA range; they need
+ *	not be mapped (the log covers IOVA, whatever is mapped there)
  */
 struct vdpa_mig_log_start {
 	__u32 argsz;

@@ -1124,3 +1124,27 @@ int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
 	}
 	return 0;
 }
+
+/**
+ * vhc_mig_rebase() - guest memory now lives at @mem (a copy of it)
+ * @d: device whose queues point into the old copy
+ * @mem: the new copy, @d->mem_size bytes, same IOVA
+ *
+ * Ring pointers of every queue move along; nothing is mapped or unmapped.
+ */
+void vhc_mig_rebase(struct vhc_dev *d, void *mem)
+{
+	ptrdiff_t delta = (char *)mem - (char *)d->mem;
+	unsigned int i;
+
+	for (i = 0; i < VHC_MAX_VQS; i++) {
+		struct vhc_vq *vq = &d->vqs[i];
+
+		if (!vq->desc)
+			continue;
+		vq->desc = (void *)((char *)vq->desc + delta);
+		vq->avail = (void *)((char *)vq->avail + delta);
+		vq->used = (void *)((char *)vq->used + delta);
+	}
+	d->mem = mem;
+}

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #include <linux/virtio_ring.h>
 
-#define VHC_MAX_VQS		8
+#define VHC_MAX_VQS		32
 #define VHC_NAME_MAX		64
 
 /* Where guest memory starts in IOVA space, unless the device forbids it. */
@@ -165,5 +165,6 @@ int vhc_mig_set_state(struct vhc_dev *d, __u32 state);
 int vhc_mig_save(struct vhc_dev *d, void **blob, size_t *len);
 int vhc_mig_load(struct vhc_dev *d, const void *blob, size_t len);
 int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src);
+void vhc_mig_rebase(struct vhc_dev *d, void *mem);
 
 #endif /* VHOST_CLIENT_H */

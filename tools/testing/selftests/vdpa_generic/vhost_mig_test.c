@@ -11,7 +11,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <linux/virtio_blk.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/vhost.h>
 
@@ -20,6 +22,12 @@
 #include "vhost_net_lib.h"
 
 #define MIG_FUZZ_ROUNDS	3000
+
+/* blk: requests of one 4 KiB write each, on a file both devices share. */
+#define MIG_BLK_REQS	24
+#define MIG_BLK_IO	4096
+#define MIG_BLK_FILE	"/tmp/vhost_mig_blk.img"
+#define MIG_BLK_KNOBS	"/sys/devices/vdpagen_blk/"
 
 FIXTURE(mig_net) {
 	struct net_port port[3];	/* A, B, C */
@@ -481,6 +489,204 @@ TEST_F(mig_net, load_bad_blobs)
 	net_expect_all(_metadata, &st, tx_done);
 	free(m);
 	free(blob);
+}
+
+/* ---- blk: requests in flight at the stop complete once, on the dst ---- */
+
+struct mig_blk_req {
+	struct virtio_blk_outhdr hdr;
+	__u8 status;
+	__u8 pad[47];
+	__u8 data[MIG_BLK_IO];
+};
+
+FIXTURE(mig_blk) {
+	struct vhc_dev dev[2];	/* A (source), C (destination) */
+	char name[2][32];
+	bool created[2];
+	char saved_backing[256];
+	bool knob_set;
+};
+
+static int mig_knob(const char *knob, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), MIG_BLK_KNOBS "%s", knob);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+FIXTURE_SETUP(mig_blk)
+{
+	char buf[256] = "";
+	int i, fd;
+
+	for (i = 0; i < 2; i++)
+		self->dev[i].fd = -1;
+	if (!vhc_mgmtdev_present("vdpagen_blk"))
+		SKIP(return, "needs the vdpagen_blk mgmtdev");
+	if (!vhc_driver_present(VHT_DRV_MIG))
+		SKIP(return, "vdpa_migrate not loaded");
+	ASSERT_EQ(0, vhc_use(VHT_DRV_MIG));
+
+	/* Two devices on one file: two paths to the same disk. */
+	fd = open(MIG_BLK_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 4 << 20));
+	close(fd);
+	fd = open(MIG_BLK_KNOBS "backing", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	buf[strcspn(buf, "\n")] = 0;
+	snprintf(self->saved_backing, sizeof(self->saved_backing), "%s", buf);
+	ASSERT_EQ(0, mig_knob("backing", MIG_BLK_FILE));
+	self->knob_set = true;
+
+	for (i = 0; i < 2; i++) {
+		vht_dev_name(self->name[i], sizeof(self->name[i]), "vmb",
+			     'a' + i);
+		ASSERT_EQ(0, vhc_vdpa_add("vdpagen_blk", self->name[i], NULL));
+		self->created[i] = true;
+		ASSERT_LE(0, vhc_bind(self->name[i]));
+		ASSERT_EQ(0, vhc_open(&self->dev[i], self->name[i]));
+	}
+	ASSERT_EQ(0, vhc_mem_init(&self->dev[0], 1 << 20));
+}
+
+FIXTURE_TEARDOWN(mig_blk)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		vhc_close(&self->dev[i]);
+		if (self->created[i])
+			vhc_vdpa_del(self->name[i]);
+	}
+	if (self->knob_set)
+		mig_knob("backing", self->saved_backing[0] ?
+			 self->saved_backing : "\n");
+	unlink(MIG_BLK_FILE);
+}
+
+static int mig_blk_submit(struct vhc_vq *vq, struct mig_blk_req *r, int i)
+{
+	struct vhc_buf out[2] = {
+		{ &r->hdr, sizeof(r->hdr) }, { r->data, MIG_BLK_IO },
+	};
+	struct vhc_buf in = { &r->status, 1 };
+	unsigned int k;
+
+	r->hdr.type = htole32(VIRTIO_BLK_T_OUT);
+	r->hdr.ioprio = 0;
+	r->hdr.sector = htole64((__u64)i * (MIG_BLK_IO / 512));
+	r->status = 0xff;
+	for (k = 0; k < MIG_BLK_IO; k++)
+		r->data[k] = (__u8)(i * 37 + k * 11);
+	return vhc_vq_add(vq, out, 2, &in, 1);
+}
+
+/*
+ * Which request of @head[first..] has chain head @id?  Heads are reused
+ * once completed, so each half of the test searches its own requests.
+ */
+static int mig_blk_find(const int *head, int first, __u32 id)
+{
+	int k;
+
+	for (k = first; k < first + MIG_BLK_REQS / 2; k++)
+		if ((__u32)head[k] == id)
+			return k;
+	return -1;
+}
+
+/*
+ * Half the writes complete on A; the other half are made available but A
+ * never sees a kick, so they are pending when A stops.  After the move
+ * every request has completed exactly once, with status OK, and the file
+ * holds every write.
+ */
+TEST_F(mig_blk, migrate_pending_writes)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	struct mig_blk_req *req;
+	int head[MIG_BLK_REQS], done[MIG_BLK_REQS] = {}, i, fd, ret;
+	__u8 buf[MIG_BLK_IO];
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = vhc_alloc(a, sizeof(*req) * MIG_BLK_REQS, 4096);
+	ASSERT_NE(NULL, req);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, vhc_negotiate(a, BIT_ULL(VIRTIO_F_VERSION_1) |
+				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)));
+	ASSERT_EQ(0, vhc_vq_setup(a, 0, 256));
+	ASSERT_EQ(0, vhc_driver_ok(a));
+
+	for (i = 0; i < MIG_BLK_REQS; i++) {
+		head[i] = a->vqs[0].free_head;
+		ASSERT_LE(0, mig_blk_submit(&a->vqs[0], &req[i], i));
+		if (i == MIG_BLK_REQS / 2 - 1) {
+			int n, k;
+
+			ASSERT_EQ(0, vhc_vq_kick(&a->vqs[0]));
+			for (n = 0; n < MIG_BLK_REQS / 2; n++) {
+				ASSERT_EQ(0, vhc_vq_wait_used(&a->vqs[0], &id,
+							      &len, 5000));
+				k = mig_blk_find(head, 0, id);
+				ASSERT_LE(0, k);
+				done[k]++;
+			}
+		}
+	}
+
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(a, &blob, &blen));
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+
+	/* The pending half completes on C, each once. */
+	for (i = 0; i < MIG_BLK_REQS / 2; i++) {
+		int k;
+
+		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len, 5000));
+		k = mig_blk_find(head, MIG_BLK_REQS / 2, id);
+		ASSERT_LE(0, k);
+		done[k]++;
+	}
+	ASSERT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	for (i = 0; i < MIG_BLK_REQS; i++) {
+		EXPECT_EQ(1, done[i]);
+		EXPECT_EQ(0, req[i].status);
+	}
+
+	/* Every write is in the file (the disk both paths share). */
+	fd = open(MIG_BLK_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < MIG_BLK_REQS; i++) {
+		unsigned int k;
+
+		ret = pread(fd, buf, MIG_BLK_IO, (off_t)i * MIG_BLK_IO);
+		ASSERT_EQ(MIG_BLK_IO, ret);
+		for (k = 0; k < MIG_BLK_IO; k++)
+			if (buf[k] != (__u8)(i * 37 + k * 11))
+				break;
+		EXPECT_EQ(MIG_BLK_IO, k);
+	}
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

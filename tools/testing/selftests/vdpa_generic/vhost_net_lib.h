@@ -74,6 +74,20 @@ static inline bool net_needs_reset(struct vhc_dev *d)
 	       (status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
+/*
+ * The device reacts to a kick from its own worker: poll up to @ms for
+ * NEEDS_RESET rather than guess how long that takes on a loaded machine.
+ */
+static inline bool net_wait_needs_reset(struct vhc_dev *d, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (net_needs_reset(d))
+			return true;
+		usleep(10 * 1000);
+	}
+	return net_needs_reset(d);
+}
+
 /* Post every free RX descriptor as an empty NET_BUF_SIZE buffer. */
 static inline int net_fill_rx(struct net_port *p)
 {

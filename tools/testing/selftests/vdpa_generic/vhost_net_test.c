@@ -302,8 +302,7 @@ TEST_F(vhost_net, desc_out_of_bounds)
 	hole = a->dev.mem_iova + a->dev.mem_size;
 	ASSERT_LE(0, vhc_vq_add_raw(&a->dev.vqs[NET_TX_Q], hole, 64, false));
 	ASSERT_EQ(0, vhc_vq_kick(&a->dev.vqs[NET_TX_Q]));
-	usleep(500 * 1000);
-	bad = net_needs_reset(&a->dev);
+	bad = net_wait_needs_reset(&a->dev, self->strict ? 5000 : 500);
 	if (self->strict) {
 		EXPECT_TRUE(bad);
 	} else {
@@ -357,9 +356,8 @@ TEST_F(vhost_net, desc_loop)
 	tx->desc[second].flags = htole16(VRING_DESC_F_NEXT);
 	tx->desc[second].next = htole16(head);
 	ASSERT_EQ(0, vhc_vq_kick(tx));
-	usleep(500 * 1000);
 	if (self->strict)
-		EXPECT_TRUE(net_needs_reset(&a->dev));
+		EXPECT_TRUE(net_wait_needs_reset(&a->dev, 5000));
 
 	net_xfer(_metadata, b, b->peer, b->peer->mac,
 		 self->loopback ? NET_WAIT_MS : 1000, &st, &tx_done);

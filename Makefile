@@ -30,7 +30,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) KBUILD_EXTRA_SYMBOLS=$(COMPAT_SYMVERS)
 # Selftest suites: every tools/testing/selftests/vdpa_*/ with a Makefile.
 SUITES ?= $(patsubst %/Makefile,%,$(wildcard tools/testing/selftests/vdpa_*/Makefile))
 
-.PHONY: all deps modules compat ksrc lint style sparse w1 coccicheck \
+.PHONY: all deps modules compat ksrc lint style sparse w1 coccicheck rst \
 	selftests test dbgkernel dbg-modules test-dbg test-dbg-quick check check-all demo bench clean
 
 all: modules
@@ -50,7 +50,7 @@ modules: compat
 # --- lint -----------------------------------------------------------------
 # -k: report every linter's findings, not just the first failing one.
 lint:
-	@$(MAKE) --no-print-directory -k style sparse w1 coccicheck
+	@$(MAKE) --no-print-directory -k style sparse w1 coccicheck rst
 
 style: ksrc
 	scripts/lint/checkpatch.sh
@@ -63,6 +63,9 @@ w1: compat
 
 coccicheck: ksrc
 	scripts/lint/coccicheck.sh
+
+rst:
+	scripts/lint/rst.sh
 
 # --- tests ----------------------------------------------------------------
 # Suites build on the host into build/selftests/<suite>/; kselftest_harness.h

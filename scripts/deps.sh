@@ -9,7 +9,7 @@ PKGS="linux-image-amd64 linux-headers-amd64 linux-source-6.1
       build-essential make gcc bc flex bison libelf-dev libssl-dev
       kmod cpio xz-utils gzip busybox-static qemu-system-x86
       sparse coccinelle python3 perl
-      iproute2 ethtool iputils-ping e2fsprogs ccache"
+      iproute2 ethtool iputils-ping e2fsprogs ccache python3-docutils"
 
 missing=""
 for p in $PKGS; do

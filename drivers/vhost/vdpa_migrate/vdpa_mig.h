@@ -86,6 +86,7 @@ static inline bool vdpa_mig_suspended(const struct vdpa_mig *m)
 	return m->mig_state == VDPA_MIG_STATE_STOPPED ||
 	       m->mig_state == VDPA_MIG_STATE_SAVING;
 }
+
 /* Dirty logging limits, reported by VDPA_MIG_GET_INFO: 4 KiB..2 MiB pages. */
 #define VDPA_MIG_LOG_PAGE_SIZES	GENMASK_ULL(21, 12)
 /* Most bytes of IOVA one address space may log (1 TiB). */

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xfer_bench - frames per second between two generic net devices driven
+ * from userspace (not a test; run by scripts/bench/mig-xfer.sh).
+ *
+ *   xfer_bench DRIVER LOG FRAMES
+ *
+ * DRIVER is the bus driver both devices are bound to (vhost_vdpa, the
+ * kernel's, or vdpa_migrate, ours); LOG 1 starts dirty logging over both
+ * devices' guest memory for the run (vdpa_migrate only).  A sends FRAMES
+ * probe frames to B, keeping its TX ring full and B's RX ring refilled;
+ * every frame is checked on arrival.  Prints "FPS <frames per second>".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vdpa_migrate.h>
+
+#include "kselftest_harness.h"
+#include "vhost_test.h"
+#include "vhost_net_lib.h"
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "xfer_bench: %s: %s\n", what, strerror(-err));
+	exit(1);
+}
+
+static void log_start(struct vhc_dev *d)
+{
+	struct vdpa_mig_log_range r = { d->mem_iova, d->mem_size };
+	struct vdpa_mig_log_start s = {
+		.argsz = sizeof(s),
+		.page_shift = 12,
+		.nr_ranges = 1,
+		.ranges = (__u64)(uintptr_t)&r,
+	};
+	int ret = vht_ioctl(d, VDPA_MIG_LOG_START, &s);
+
+	if (ret)
+		die("VDPA_MIG_LOG_START", ret);
+}
+
+int main(int argc, char **argv)
+{
+	struct net_port port[2] = {};
+	struct net_port *a = &port[0], *b = &port[1];
+	unsigned long frames, sent = 0, got = 0, bad = 0;
+	struct timespec t0, t1;
+	__u32 id, len;
+	int i, ret;
+
+	if (argc != 4)
+		return 2;
+	frames = strtoul(argv[3], NULL, 0);
+	if (vhc_use(argv[1]))
+		die(argv[1], -ENODEV);
+	for (i = 0; i < 2; i++) {
+		char extra[64];
+
+		port[i].dev.fd = -1;
+		vht_dev_name(port[i].name, sizeof(port[i].name), "xb", 'a' + i);
+		port[i].mac[0] = 0x02;
+		port[i].mac[5] = 0x4a + i;
+		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:%02x",
+			 0x4a + i);
+		if (vhc_vdpa_add("vdpagen_net", port[i].name, extra) ||
+		    vhc_bind(port[i].name) < 0)
+			die("vdpa dev add", -EIO);
+		port[i].created = true;
+		ret = vhc_open(&port[i].dev, port[i].name);
+		if (!ret)
+			ret = vhc_mem_init(&port[i].dev, NET_MEM_SIZE);
+		if (!ret)
+			ret = net_start(&port[i], NET_RING);
+		if (ret)
+			die(port[i].name, ret);
+		if (atoi(argv[2]))
+			log_start(&port[i].dev);
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (got + bad < frames) {
+		/* Take back what A sent, fill its ring again, kick. */
+		ret = net_reap_tx(a);
+		if (ret < 0)
+			die("tx", ret);
+		while (sent < frames && a->dev.vqs[NET_TX_Q].num_free) {
+			ret = net_send(a, b->mac, sent % 64, 64);
+			if (ret < 0)
+				die("send", ret);
+			sent++;
+		}
+		ret = vhc_vq_kick(&a->dev.vqs[NET_TX_Q]);
+		if (ret)
+			die("kick", ret);
+		ret = vhc_vq_wait_used(&b->dev.vqs[NET_RX_Q], &id, &len, 5000);
+		if (ret)
+			die("rx", ret);
+		do {
+			const __u8 *p = b->rxbuf + (size_t)id * NET_BUF_SIZE;
+
+			if (len == NET_HDR_LEN + NET_MIN_FRAME + 64 &&
+			    !memcmp(p + NET_HDR_LEN, b->mac, 6))
+				got++;
+			else
+				bad++;
+		} while (vhc_vq_get_used(&b->dev.vqs[NET_RX_Q], &id, &len) > 0);
+		ret = net_fill_rx(b);
+		if (ret)
+			die("refill", ret);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	printf("frames %lu, bad %lu\n", got, bad);
+	printf("FPS %.0f\n", got / ((t1.tv_sec - t0.tv_sec) +
+				    (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	for (i = 0; i < 2; i++) {
+		vhc_close(&port[i].dev);
+		vhc_vdpa_del(port[i].name);
+	}
+	return bad ? 1 : 0;
+}

@@ -46,13 +46,16 @@ if [ "$(cat "$ROOT/build/kernel/.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$S
 	echo "$want" >"$ROOT/build/kernel/.stamp"
 fi
 
-key=$( { echo "$want"; gcc --version | head -n1; cat "$FRAG"; } | sha256sum | cut -d' ' -f1)
+# The object tree's Makefile names the source tree: a clone that moved (or
+# a worktree that is gone) must not reuse it.
+key=$( { echo "$want $SRC"; gcc --version | head -n1; cat "$FRAG"; } | sha256sum | cut -d' ' -f1)
 bz=$OBJ/arch/x86/boot/bzImage
 if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$key" ] && [ -f "$bz" ]; then
 	echo "$bz"
 	exit 0
 fi
 rm -f "$OUT/.stamp"
+[ ! -f "$OBJ/Makefile" ] || grep -qF "$SRC/Makefile" "$OBJ/Makefile" || rm -rf "$OBJ"
 
 # --- configure and verify -------------------------------------------------------
 mkdir -p "$OBJ"

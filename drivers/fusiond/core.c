@@ -327,6 +327,7 @@ static void fusiond_member_fail(struct fusiond_member *m)
 	struct fusiond_agg *agg = m->agg;
 	struct fusiond_req *req, *tmp;
 	LIST_HEAD(held);
+	size_t n;
 
 	lockdep_assert_held(&agg->lock);
 	down_write(&agg->rwsem);
@@ -342,6 +343,7 @@ static void fusiond_member_fail(struct fusiond_member *m)
 	m->slice->ops->fence(m->slice, &held);
 	m->fenced = true;
 	atomic_inc(&agg->failovers);
+	n = list_count_nodes(&held);
 	list_for_each_entry_safe(req, tmp, &held, node) {
 		list_del(&req->node);
 		fusiond_unmap_req(req);
@@ -352,12 +354,12 @@ static void fusiond_member_fail(struct fusiond_member *m)
 		fusiond_submit(agg, req);
 	}
 	if (agg->active)
-		pr_info("%s: member %s failed, %s now active\n",
-			config_item_name(&agg->group.cg_item), m->slice->name,
+		pr_info("%s: member %s failed, %zu requests requeued, %s now active\n",
+			fusiond_agg_name(agg), m->slice->name, n,
 			agg->active->slice->name);
 	else
-		pr_warn("%s: member %s failed, no healthy member left\n",
-			config_item_name(&agg->group.cg_item), m->slice->name);
+		pr_warn("%s: member %s failed, %zu requests requeued, no healthy member left\n",
+			fusiond_agg_name(agg), m->slice->name, n);
 }
 
 /*
@@ -456,6 +458,31 @@ u64 fusiond_member_features(struct fusiond_agg *agg)
 	return f;
 }
 EXPORT_SYMBOL_GPL(fusiond_member_features);
+
+/**
+ * fusiond_max_descriptors() - descriptors one request may take on a member
+ * @agg: the aggregate
+ *
+ * Called by the personality while the aggregate is being enabled, to size
+ * what it lets the guest submit. Members added later must have queues at
+ * least that large.
+ *
+ * Return: the smallest queue size over the members (at most
+ * FUSIOND_MAX_SEGS).
+ */
+u16 fusiond_max_descriptors(struct fusiond_agg *agg)
+{
+	struct fusiond_member *m;
+	u16 n = FUSIOND_MAX_SEGS;
+
+	down_read(&agg->rwsem);
+	list_for_each_entry(m, &agg->members, node)
+		n = min(n, m->slice->queue_size);
+	up_read(&agg->rwsem);
+	agg->max_descs = n;
+	return n;
+}
+EXPORT_SYMBOL_GPL(fusiond_max_descriptors);
 
 /**
  * fusiond_member_config_read() - read a healthy member's device config
@@ -627,7 +654,8 @@ int fusiond_agg_add_member(struct fusiond_agg *agg, const char *name)
 					 node);
 	if (first && (fusiond_slice_capacity(first->slice) !=
 		      fusiond_slice_capacity(s) ||
-		      (agg->vdev && (first->slice->features & ~s->features)))) {
+		      (agg->vdev && ((first->slice->features & ~s->features) ||
+				     s->queue_size < agg->max_descs)))) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}

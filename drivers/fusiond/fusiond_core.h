@@ -55,6 +55,8 @@ struct fusiond_agg {
 	unsigned int nr_members;	/* under @lock */
 	enum fusiond_mode mode;		/* under @lock */
 	u16 num_queues;			/* under @lock */
+	/* Descriptors per request promised to the guest; set at enable. */
+	u16 max_descs;
 	struct fusiond_personality *pers;	/* under @lock */
 	void *ppriv;			/* personality state while enabled */
 	struct fusiond_vdev *vdev;	/* VFIO front end while enabled */

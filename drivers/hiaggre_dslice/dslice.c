@@ -152,9 +152,11 @@ static int dslice_submit(struct fusiond_slice *s, u16 queue,
 	unsigned long flags;
 	int ret = 0;
 
-	if (queue >= ds->nq || !req->nsegs || req->nsegs > DSLICE_QUEUE_SIZE)
+	if (queue >= ds->nq || !req->nsegs)
 		return -EINVAL;
 	q = &ds->queues[queue];
+	if (req->nsegs > q->size)
+		return -EINVAL;		/* would never fit the ring */
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->fenced)
 		ret = -ENODEV;

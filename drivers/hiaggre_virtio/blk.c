@@ -13,9 +13,9 @@
 #include "hiaggre_virtio.h"
 
 /*
- * Segments are limited so that a request fits FUSIOND_MAX_SEGS pages:
- * each data segment is at most one page (so at most two pages unaligned),
- * plus header and status.
+ * A data segment is at most one page, so at most two pages when unaligned;
+ * header and status take one page segment each. seg_max is set so that a
+ * request fits both FUSIOND_MAX_SEGS and the members' queues.
  */
 #define HV_BLK_SEG_MAX		60
 #define HV_BLK_SIZE_MAX		PAGE_SIZE
@@ -29,14 +29,16 @@ static u64 hv_blk_extra_features(unsigned int nq)
 	return f;
 }
 
-static void hv_blk_fill_config(u8 *cfg, const u8 *member_cfg, unsigned int nq)
+static void hv_blk_fill_config(u8 *cfg, const u8 *member_cfg, unsigned int nq,
+			       unsigned int max_segs)
 {
 	unsigned int seg_at = offsetof(struct virtio_blk_config, seg_max);
-	u32 seg_max;
+	u32 seg_max, fit = max_segs > 4 ? (max_segs - 2) / 2 : 1;
 
 	memcpy(cfg, member_cfg, sizeof(struct virtio_blk_config));
 	seg_max = get_unaligned_le32(&cfg[seg_at]) ?: HV_BLK_SEG_MAX;
-	put_unaligned_le32(min_t(u32, seg_max, HV_BLK_SEG_MAX), &cfg[seg_at]);
+	seg_max = min3(seg_max, (u32)HV_BLK_SEG_MAX, fit);
+	put_unaligned_le32(seg_max, &cfg[seg_at]);
 	put_unaligned_le32(HV_BLK_SIZE_MAX,
 			   &cfg[offsetof(struct virtio_blk_config, size_max)]);
 	put_unaligned_le16(nq, &cfg[offsetof(struct virtio_blk_config,

@@ -22,7 +22,8 @@ struct hv_dev;
  * @extra_features: feature bits the relay adds for the aggregate
  *	(besides VIRTIO_F_VERSION_1), given the queue count
  * @fill_config: build the guest's device config in @cfg from the members'
- *	config (@member_cfg) and the aggregate's queue count. Mandatory.
+ *	config (@member_cfg), the aggregate's queue count and the most
+ *	page segments (@max_segs) one request may have. Mandatory.
  * @fail_request: make the guest see @req as failed (e.g. write an error
  *	status byte). Returns bytes written for the used ring. Mandatory.
  * @max_queue_size: largest queue size the guest may program
@@ -33,7 +34,8 @@ struct hv_type {
 	unsigned int config_size;
 	u64 features;
 	u64 (*extra_features)(unsigned int nq);
-	void (*fill_config)(u8 *cfg, const u8 *member_cfg, unsigned int nq);
+	void (*fill_config)(u8 *cfg, const u8 *member_cfg, unsigned int nq,
+			    unsigned int max_segs);
 	u32 (*fail_request)(struct fusiond_agg *agg, struct fusiond_req *req);
 	u16 max_queue_size;
 };

@@ -80,6 +80,7 @@ struct hv_dev {
 	const struct hv_type *type;
 	struct workqueue_struct *wq;
 	u16 nq;
+	u16 max_segs;			/* page segments per request */
 	struct hv_queue *vqs;
 	atomic_t inflight;		/* requests handed to the framework */
 	wait_queue_head_t idle_wq;	/* @inflight reached 0 */
@@ -139,7 +140,7 @@ static int hv_add_buffer(struct hv_dev *hv, struct fusiond_req *req, u64 iova,
 		u32 n = min_t(u32, len, PAGE_SIZE - off);
 		int ret;
 
-		if (req->nsegs >= FUSIOND_MAX_SEGS)
+		if (req->nsegs >= hv->max_segs)
 			return -E2BIG;
 		seg = &req->segs[req->nsegs];
 		ret = fusiond_pin_page(hv->agg, iova, dev_writes, &seg->page);
@@ -716,7 +717,8 @@ static void *hv_create(struct fusiond_personality *p, struct fusiond_agg *agg)
 	ret = fusiond_member_config_read(agg, 0, member_cfg, type->config_size);
 	if (ret)
 		goto err_free;
-	type->fill_config(hv->config, member_cfg, hv->nq);
+	hv->max_segs = fusiond_max_descriptors(agg);
+	type->fill_config(hv->config, member_cfg, hv->nq, hv->max_segs);
 
 	hv->vqs = kcalloc(hv->nq, sizeof(*hv->vqs), GFP_KERNEL);
 	if (!hv->vqs) {

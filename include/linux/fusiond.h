@@ -179,6 +179,7 @@ int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req);
 unsigned int fusiond_num_queues(struct fusiond_agg *agg);
 const char *fusiond_agg_name(struct fusiond_agg *agg);
 u64 fusiond_member_features(struct fusiond_agg *agg);
+u16 fusiond_max_descriptors(struct fusiond_agg *agg);
 int fusiond_member_config_read(struct fusiond_agg *agg, unsigned int offset,
 			       void *buf, unsigned int len);
 int fusiond_dma_rw(struct fusiond_agg *agg, u64 iova, void *buf, size_t len,

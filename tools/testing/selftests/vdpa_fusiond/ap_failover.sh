@@ -16,6 +16,7 @@ FUSIOND_FAIL_CMD="python3 $REPO_ROOT/scripts/vm/qmp.py device_del '{\"id\": \"bl
 rc=$?
 set -e
 $CTL show ap0
+dmesg | grep -E 'fusiond|hiaggre|pciehp|acpiphp' | grep -v 'needs reset' | tail -n 20 | sed 's/^/# /'
 [ $rc -eq 0 ] || fail "fusiond_failover_test"
 for _ in $(seq 50); do
 	[ -e /sys/bus/pci/devices/$A ] || break
@@ -26,6 +27,8 @@ done
 [ "$(member_field ap0 0 bdf)" = "$B" ] || fail "B not the member left"
 [ "$(member_field ap0 0 state)" = active ] || fail "B not active"
 [ "$(agg_field ap0 failed_reqs)" = 0 ] || fail "failed requests"
+# A's queues are small (vm.args): it held a backlog, which moved to B.
+[ "$(agg_field ap0 requeued)" -gt 0 ] || fail "nothing requeued"
 echo 0 >$CFS/ap0/enable
 rmdir $CFS/ap0
 echo "ok: AP failover"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <linux/vfio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -263,6 +264,20 @@ TEST_F(agg, hot_remove_add_member)
 	b1 = vfblk_member_stat(self->dir, 1, "submitted", NULL, 0);
 	TH_LOG("re-added %s carried %lld of 128 requests", name, b1);
 	EXPECT_GE(b1, 8);
+}
+
+/*
+ * While the VFIO device is open: disabling the aggregate fails with EBUSY
+ * and the modules it uses cannot be unloaded; the device keeps working.
+ */
+TEST_F(agg, busy_while_open)
+{
+	EXPECT_EQ(-EBUSY, write_attr(self->dir, "enable", "0"));
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "fusiond", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "hiaggre_virtio", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(0, do_io(&self->b, 4, true, 45056, 8).errors);
 }
 
 /* Used-ring lengths: a 4 KiB read reports data + status bytes. */

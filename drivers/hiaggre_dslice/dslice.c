@@ -26,8 +26,13 @@
 #define DSLICE_MAX_QUEUES	4
 #define DSLICE_QUEUE_SIZE	256U
 
-/* Features the slice accepts from a card; the rest are left off. */
+/*
+ * Features the slice accepts from a card; the rest are left off. The card
+ * is driven through the DMA API, so ACCESS_PLATFORM (a card behind an
+ * IOMMU) is fine.
+ */
 #define DSLICE_FEATURES (BIT_ULL(VIRTIO_F_VERSION_1) |			\
+			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |		\
 			 BIT_ULL(VIRTIO_BLK_F_SIZE_MAX) |		\
 			 BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |		\
 			 BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |		\

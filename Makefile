@@ -113,7 +113,7 @@ demo: deps
 	scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory modules
+	@$(MAKE) --no-print-directory modules selftests
 	scripts/bench.sh
 
 clean:

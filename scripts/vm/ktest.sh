@@ -10,7 +10,10 @@
 #
 # Per suite (tools/testing/selftests/vdpa_*/): optional "vm.args" holds extra
 # QEMU arguments (lines; '#' starts a comment; a line "guest-qmp" gives the
-# guest a QMP port, see scripts/vm/qmp.py); "settings" may set timeout=N per
+# guest a QMP port, see scripts/vm/qmp.py; "@BUILD@" stands for the suite's
+# build directory); an optional executable "vm.prepare" runs on the host
+# before each boot with that directory as argument (e.g. to create disk
+# images, which are never committed); "settings" may set timeout=N per
 # test. Binaries are expected in build/selftests/<suite>/ (make selftests).
 # A suite fails if any test fails, if its VM never printed the VMRESULT line
 # (crash, hang, timeout), or if the whole console log shows a kernel warning.
@@ -41,9 +44,14 @@ for suite in "$@"; do
 			case "$line" in
 			"") ;;
 			guest-qmp) gq=--guest-qmp ;;
-			*) qargs="$qargs $line" ;;
+			*) qargs="$qargs ${line//@BUILD@/$bdir}" ;;
 			esac
 		done <"$suite/vm.args"
+	fi
+	if [ -x "$suite/vm.prepare" ] && ! "$suite/vm.prepare" "$bdir"; then
+		echo "# $name: vm.prepare failed"
+		tfail=$((tfail + 1))
+		continue
 	fi
 	# Per-test timeout x number of tests, plus boot and module loading.
 	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$suite/settings" 2>/dev/null || true)

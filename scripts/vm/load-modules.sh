@@ -8,6 +8,10 @@
 # vp_vdpa.ko is not loaded here: it would compete with virtio_pci for cards;
 # tests that want it insmod build/compat/vp_vdpa.ko themselves.
 #
+# FusionD: vfio/vfio_iommu_type1/configfs, fusiond, hiaggre_virtio and
+# hiaggre_dslice (which takes no card by itself: cards are handed over with
+# driver_override).
+#
 # Debug tier (the kernel of scripts/debugkernel/, recognised by its release
 # in build/dbg/kernelrelease): the vDPA core and everything else is built in;
 # only ours are loaded, from build/dbg/ours (built against that kernel).
@@ -52,4 +56,15 @@ for m in vdpa_gen vdpa_gen_net vdpa_gen_blk; do
 	ko=$kodir/$m.ko
 	[ -f "$ko" ] && load "$ko"
 done
+# FusionD (when built): VFIO with the type1 backend (emulated-IOMMU groups
+# need no IOMMU), configfs for its control plane, the modern virtio-pci
+# helpers for its member driver; then the core before its users.
+fd=$kodir/../../fusiond/fusiond.ko
+if [ -f "$fd" ]; then
+	[ $tier = debian ] && modprobe -a vfio vfio_iommu_type1 configfs virtio_pci_modern_dev
+	grep -q configfs /proc/mounts || mount -t configfs none /sys/kernel/config
+	load "$fd"
+	load "$kodir/../../hiaggre_virtio/hiaggre_virtio.ko"
+	load "$kodir/../../hiaggre_dslice/hiaggre_dslice.ko"
+fi
 exit 0

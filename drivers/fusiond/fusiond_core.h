@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private contract between the FusionD core (core.c), its control plane
+ * (configfs.c) and its VFIO front end (vfio.c), all in fusiond.ko.
+ */
+#ifndef _FUSIOND_CORE_H
+#define _FUSIOND_CORE_H
+
+#include <linux/atomic.h>
+#include <linux/configfs.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/wait.h>
+#include <linux/fusiond.h>
+
+#define FUSIOND_MAX_QUEUES	4
+#define FUSIOND_MAX_MEMBERS	8
+
+enum fusiond_mode {
+	FUSIOND_MODE_AA,	/* all members carry I/O, least outstanding wins */
+	FUSIOND_MODE_AP,	/* one active member, the others stand by */
+};
+
+struct fusiond_member {
+	struct fusiond_agg *agg;
+	struct fusiond_slice *slice;
+	struct list_head node;		/* agg->members, under agg->rwsem */
+	bool failed;			/* no new I/O; under agg->rwsem */
+	bool fenced;			/* card reset or gone; under agg->lock */
+	atomic_t outstanding;
+	atomic64_t submitted;
+	atomic64_t completed;
+	atomic64_t requeued;		/* moved to another member */
+	atomic64_t bytes;
+	atomic64_t q_submitted[FUSIOND_MAX_QUEUES];
+};
+
+struct fusiond_vdev;
+
+struct fusiond_agg {
+	struct config_group group;
+	/*
+	 * Control path: type, mode, enable state, membership changes and
+	 * failure handling; taken before @rwsem.
+	 */
+	struct mutex lock;
+	/*
+	 * Data path vs membership: submitters hold it for reading while they
+	 * choose a member and hand it the request; marking a member failed or
+	 * changing the list takes it for writing.
+	 */
+	struct rw_semaphore rwsem;
+	struct list_head members;	/* under @rwsem (write) and @lock */
+	struct fusiond_member *active;	/* AP: the one carrying I/O; @rwsem */
+	unsigned int nr_members;	/* under @lock */
+	enum fusiond_mode mode;		/* under @lock */
+	u16 num_queues;			/* under @lock */
+	/* Descriptors per request promised to the guest; set at enable. */
+	u16 max_descs;
+	struct fusiond_personality *pers;	/* under @lock */
+	void *ppriv;			/* personality state while enabled */
+	struct fusiond_vdev *vdev;	/* VFIO front end while enabled */
+	wait_queue_head_t drain_wq;	/* a member's outstanding reached 0 */
+	atomic64_t q_submitted[FUSIOND_MAX_QUEUES];
+	atomic64_t q_completed[FUSIOND_MAX_QUEUES];
+	atomic64_t requeued;
+	atomic64_t failed_reqs;		/* completed with an error */
+	atomic_t failovers;
+};
+
+static inline struct fusiond_agg *to_fusiond_agg(struct config_item *item)
+{
+	return container_of(to_config_group(item), struct fusiond_agg, group);
+}
+
+/* core.c */
+struct fusiond_agg *fusiond_agg_alloc(const char *name);
+void fusiond_agg_free(struct fusiond_agg *agg);
+int fusiond_agg_set_type(struct fusiond_agg *agg, const char *type);
+int fusiond_agg_set_mode(struct fusiond_agg *agg, const char *mode);
+int fusiond_agg_set_queues(struct fusiond_agg *agg, unsigned int n);
+int fusiond_agg_add_member(struct fusiond_agg *agg, const char *name);
+int fusiond_agg_remove_member(struct fusiond_agg *agg, const char *name);
+int fusiond_agg_enable(struct fusiond_agg *agg);
+int fusiond_agg_disable(struct fusiond_agg *agg, bool force);
+ssize_t fusiond_agg_show(struct fusiond_agg *agg, char *buf);
+ssize_t fusiond_agg_show_members(struct fusiond_agg *agg, char *buf);
+const char *fusiond_mode_name(enum fusiond_mode mode);
+
+/* vfio.c */
+int fusiond_vfio_create(struct fusiond_agg *agg);
+/* Returns -EBUSY if the device is open and !@force. */
+int fusiond_vfio_destroy(struct fusiond_agg *agg, bool force);
+int fusiond_vfio_group_id(struct fusiond_agg *agg);
+bool fusiond_vfio_is_open(struct fusiond_agg *agg);
+int fusiond_vfio_init(void);
+void fusiond_vfio_exit(void);
+
+/* configfs.c */
+int fusiond_configfs_init(void);
+void fusiond_configfs_exit(void);
+
+#endif /* _FUSIOND_CORE_H */

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# AP failover: the active card is removed (QMP device_del) under a stream of
+# writes; every write completes once, without error, and is on the image.
+. "$SUITE_DIR/lib.sh"
+cards
+set -e
+enabled_agg ap0 ap
+[ "$(member_field ap0 0 state)" = active ] || fail "A not active"
+[ "$(member_field ap0 1 state)" = standby ] || fail "B not standby"
+
+set +e
+FUSIOND_AGG=$CFS/ap0 FUSIOND_VERIFY=$V \
+FUSIOND_FAIL_CMD="python3 $REPO_ROOT/scripts/vm/qmp.py device_del '{\"id\": \"blk0\"}' >/dev/null" \
+	"$BUILD_DIR/fusiond_failover_test"
+rc=$?
+set -e
+$CTL show ap0
+dmesg | grep -E 'fusiond|hiaggre|pciehp|acpiphp' | grep -v 'needs reset' | tail -n 20 | sed 's/^/# /'
+[ $rc -eq 0 ] || fail "fusiond_failover_test"
+for _ in $(seq 50); do
+	[ -e /sys/bus/pci/devices/$A ] || break
+	sleep 0.2
+done
+[ ! -e /sys/bus/pci/devices/$A ] || fail "card $A still present"
+[ "$(grep -c '^member ' $CFS/ap0/stats)" = 1 ] || fail "failed member still listed"
+[ "$(member_field ap0 0 bdf)" = "$B" ] || fail "B not the member left"
+[ "$(member_field ap0 0 state)" = active ] || fail "B not active"
+[ "$(agg_field ap0 failed_reqs)" = 0 ] || fail "failed requests"
+# A's queues are small (vm.args): it held a backlog, which moved to B.
+[ "$(agg_field ap0 requeued)" -gt 0 ] || fail "nothing requeued"
+echo 0 >$CFS/ap0/enable
+rmdir $CFS/ap0
+echo "ok: AP failover"

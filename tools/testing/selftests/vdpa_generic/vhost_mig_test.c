@@ -689,4 +689,90 @@ TEST_F(mig_blk, migrate_pending_writes)
 	close(fd);
 }
 
+/* ---- a parent without vdpa_migrate_ops: the kernel's vdpasim_net ---- */
+
+FIXTURE(mig_sim) {
+	struct net_port port[2];	/* A, C; each loops TX back to RX */
+};
+
+FIXTURE_SETUP(mig_sim)
+{
+	char extra[64];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		self->port[i].dev.fd = -1;
+	if (!vhc_mgmtdev_present("vdpasim_net"))
+		SKIP(return, "needs the vdpasim_net mgmtdev");
+	if (!vhc_driver_present(VHT_DRV_MIG))
+		SKIP(return, "vdpa_migrate not loaded");
+	ASSERT_EQ(0, vhc_use(VHT_DRV_MIG));
+	for (i = 0; i < 2; i++) {
+		struct net_port *p = &self->port[i];
+
+		vht_dev_name(p->name, sizeof(p->name), "vms", 'a' + i);
+		p->mac[0] = 0x02;
+		p->mac[5] = 0x3a;	/* both: C takes A's place */
+		p->peer = p;
+		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:3a");
+		ASSERT_EQ(0, vhc_vdpa_add("vdpasim_net", p->name, extra));
+		p->created = true;
+		ASSERT_LE(0, vhc_bind(p->name));
+		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
+		ASSERT_EQ(0, vhc_mem_init(&p->dev, NET_MEM_SIZE));
+	}
+}
+
+FIXTURE_TEARDOWN(mig_sim)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		vhc_close(&self->port[i].dev);
+		if (self->port[i].created)
+			vhc_vdpa_del(self->port[i].name);
+	}
+}
+
+/*
+ * vdpa_sim has suspend but no migration ops: its state comes from the
+ * config ops alone (no type records, nothing in flight), it loads into
+ * another vdpa_sim device, and traffic goes on there.  Without resume a
+ * cancel fails with EOPNOTSUPP.
+ */
+TEST_F(mig_sim, state_without_parent_ops)
+{
+	struct net_port *a = &self->port[0], *c = &self->port[1];
+	struct vdpa_mig_info info;
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	void *blob;
+	size_t len;
+	int ret;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, vhc_mig_info(&a->dev, &info));
+	if (!(info.caps & VDPA_MIG_CAP_STATE))
+		SKIP(return, "vdpa_sim cannot suspend here");
+	EXPECT_EQ(0u, info.caps & (VDPA_MIG_CAP_TYPE_STATE |
+				   VDPA_MIG_CAP_INFLIGHT |
+				   VDPA_MIG_CAP_DIRTY_LOG));
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	net_xfer(_metadata, a, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	EXPECT_EQ(NULL, mig_find(blob, len, VDPA_MIG_REC_NET, 0));
+	EXPECT_EQ(NULL, mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 0));
+	ret = vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_RUNNING);
+	EXPECT_ERRNO(EOPNOTSUPP, ret);
+
+	mig_move(_metadata, a, c, blob, len);
+	free(blob);
+	net_xfer(_metadata, c, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
 TEST_HARNESS_MAIN

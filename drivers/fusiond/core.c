@@ -5,7 +5,8 @@
  *
  * Queue map: aggregate queue i is carried by queue (i mod n) of the member
  * the policy picks, n being that member's queue count. AA picks, per
- * request, the healthy member with the fewest outstanding requests; AP sends
+ * request, the healthy member with the fewest outstanding requests (ties:
+ * not the one picked last); AP sends
  * everything to the active member and promotes the first healthy standby
  * when it fails.
  *
@@ -208,13 +209,26 @@ static struct fusiond_member *fusiond_pick(struct fusiond_agg *agg)
 		m = agg->active;
 		return (m && !m->failed) ? m : NULL;
 	}
+	/*
+	 * Fewest outstanding requests; on a tie not the member picked last
+	 * time, so that a queue-depth-1 stream alternates. last_pick is a
+	 * hint written without a lock: a lost update only breaks one tie.
+	 */
 	list_for_each_entry(m, &agg->members, node) {
+		int d;
+
 		if (m->failed)
 			continue;
-		if (!best || atomic_read(&m->outstanding) <
-			     atomic_read(&best->outstanding))
+		if (!best) {
+			best = m;
+			continue;
+		}
+		d = atomic_read(&m->outstanding) -
+		    atomic_read(&best->outstanding);
+		if (d < 0 || (!d && best == READ_ONCE(agg->last_pick)))
 			best = m;
 	}
+	WRITE_ONCE(agg->last_pick, best);
 	return best;
 }
 
@@ -385,6 +399,8 @@ static void fusiond_member_detach(struct fusiond_member *m)
 
 	down_write(&agg->rwsem);
 	list_del(&m->node);
+	if (agg->last_pick == m)
+		WRITE_ONCE(agg->last_pick, NULL);
 	agg->nr_members--;
 	up_write(&agg->rwsem);
 	m->slice->member = NULL;

@@ -52,6 +52,8 @@ struct fusiond_agg {
 	struct rw_semaphore rwsem;
 	struct list_head members;	/* under @rwsem (write) and @lock */
 	struct fusiond_member *active;	/* AP: the one carrying I/O; @rwsem */
+	/* AA: member picked last, a tie-break hint (READ_ONCE/WRITE_ONCE). */
+	struct fusiond_member *last_pick;
 	unsigned int nr_members;	/* under @lock */
 	enum fusiond_mode mode;		/* under @lock */
 	u16 num_queues;			/* under @lock */

@@ -220,6 +220,27 @@ TEST_F(agg, aa_spreads_over_members)
 	}
 }
 
+/* AA with one request at a time: ties alternate between the members. */
+TEST_F(agg, aa_queue_depth_one_alternates)
+{
+	long long before[2], after[2];
+	struct vfblk_done d;
+
+	for (int m = 0; m < 2; m++)
+		before[m] = vfblk_member_stat(self->dir, m, "submitted", NULL, 0);
+	for (int i = 0; i < 20; i++) {
+		ASSERT_EQ(0, vfblk_submit(&self->b, 0, 0, true, 53248 + i * 8));
+		vfblk_kick(&self->b, 0);
+		ASSERT_EQ(1, vfblk_reap(&self->b, &d, 1, WAIT_MS));
+		ASSERT_EQ(0, *vfblk_status_byte(&self->b, 0, 0));
+	}
+	for (int m = 0; m < 2; m++) {
+		after[m] = vfblk_member_stat(self->dir, m, "submitted", NULL, 0);
+		TH_LOG("member %d carried %lld of 20", m, after[m] - before[m]);
+		EXPECT_GE(after[m] - before[m], 5);
+	}
+}
+
 static int write_attr(const char *dir, const char *attr, const char *val)
 {
 	char path[256];

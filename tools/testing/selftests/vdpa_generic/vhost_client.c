@@ -49,7 +49,14 @@ static int vhc_ioctl(struct vhc_dev *d, unsigned long req, void *arg)
 	return ioctl(d->fd, req, arg) < 0 ? vhc_err() : 0;
 }
 
-static int vhc_sysfs_write(const char *path, const char *val)
+/**
+ * vhc_sysfs_write() - write a string to a sysfs (or configfs) attribute
+ * @path: attribute file
+ * @val: the string, written whole
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_sysfs_write(const char *path, const char *val)
 {
 	size_t len = strlen(val);
 	ssize_t n;

@@ -123,6 +123,7 @@ bool vhc_driver_present(const char *driver);
 void vhc_node_path(char *buf, size_t len, int minor);
 int vhc_bind(const char *name);
 int vhc_find_minor(const char *name);
+int vhc_sysfs_write(const char *path, const char *val);
 
 /* --- control path --- */
 int vhc_open(struct vhc_dev *d, const char *name);

@@ -511,16 +511,9 @@ FIXTURE(mig_blk) {
 static int mig_knob(const char *knob, const char *val)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), MIG_BLK_KNOBS "%s", knob);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return vhc_sysfs_write(path, val);
 }
 
 FIXTURE_SETUP(mig_blk)

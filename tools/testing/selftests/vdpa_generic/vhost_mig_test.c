@@ -772,6 +772,24 @@ static struct mig_blk_req *mig_blk_save_held(struct __test_metadata *_metadata,
 }
 
 /*
+ * C takes over A's driver side and loads @blob (freed); A (device @name),
+ * reset in between, drops what it held and has nothing left to run even
+ * once it stops holding.
+ */
+static void mig_blk_move_held(struct __test_metadata *_metadata,
+			      struct vhc_dev *a, const char *name,
+			      struct vhc_dev *c, void *blob, size_t blen)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	ASSERT_EQ(0, vhc_reset(a));
+	EXPECT_EQ(0, mig_blk_held(name));
+	ASSERT_EQ(0, mig_blk_attr(name, "hold", "0"));
+	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
+	free(blob);
+}
+
+/*
  * Half the writes complete on A; the other half are made available but A
  * never sees a kick, so they are pending when A stops.  After the move
  * every request has completed exactly once, with status OK, and the file
@@ -853,17 +871,7 @@ TEST_F(mig_blk, migrate_held_writes)
 		return;
 	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
 				head, &blob, &blen);
-
-	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
-	ASSERT_EQ(0, vhc_mig_adopt(c, a));
-
-	/* The source drops them on reset, and has nothing left to run. */
-	ASSERT_EQ(0, vhc_reset(a));
-	EXPECT_EQ(0, mig_blk_held(self->name[0]));
-	ASSERT_EQ(0, mig_blk_attr(self->name[0], "hold", "0"));
-
-	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
-	free(blob);
+	mig_blk_move_held(_metadata, a, self->name[0], c, blob, blen);
 	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
 
 	for (i = 0; i < MIG_BLK_HELD; i++) {
@@ -921,6 +929,43 @@ TEST_F(mig_blk, cancel_held_writes)
 	ASSERT_EQ(0, vhc_vq_get_used(&a->vqs[0], &id, &len));
 	EXPECT_EQ(0, mig_blk_held(self->name[0]));
 	mig_blk_check_file(_metadata, total);
+}
+
+/*
+ * The destination takes in-flight requests again from the ring and checks
+ * each head against the state: a state whose heads do not match the ring
+ * (two entries swapped) loads, but the device stops at the first one with
+ * NEEDS_RESET instead of running a request the source never took there.
+ */
+TEST_F(mig_blk, load_inflight_wrong_head)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_hdr *h;
+	int head[MIG_BLK_HELD], ret;
+	struct mig_blk_req *req;
+	__le32 tmp;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
+				head, &blob, &blen);
+	h = mig_find(blob, blen, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	in = (void *)(h + 1);
+	tmp = in->req[0].head;
+	in->req[0].head = in->req[1].head;
+	in->req[1].head = tmp;
+	mig_blk_move_held(_metadata, a, self->name[0], c, blob, blen);
+	/* DRIVER_OK is set; the queue may or may not have run already. */
+	ret = vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING);
+	EXPECT_TRUE(!ret || ret == -EIO);
+	EXPECT_TRUE(net_wait_needs_reset(c, MIG_BLK_WAIT_MS));
+	EXPECT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	EXPECT_EQ(0xff, req[0].status);
 }
 
 /* ---- a parent without vdpa_migrate_ops: the kernel's vdpasim_net ---- */

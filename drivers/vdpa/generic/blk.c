@@ -29,6 +29,16 @@
  *   ram_pages   pages of RAM holding data (read-only).  RAM is allocated a
  *               page at a time on first write and freed by discard and by
  *               write-zeroes with the unmap flag.
+ *   hold        1 makes the device behave like a disk that stopped
+ *               answering: it still takes requests from its queues but
+ *               holds them, in order, without running or completing any
+ *               (at most a queue's size per queue).  A suspend does not
+ *               wait for them and a saved migration state reports them in
+ *               flight; a device reset drops them.  Writing 0 runs and
+ *               completes what was held, oldest first, as soon as the
+ *               device runs, then everything else as usual.  Default 0;
+ *               survives device resets.
+ *   held        number of requests held right now, all queues (read-only).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -88,6 +98,8 @@
  * @file: file backend, or NULL for RAM; set before registration
  * @bounce: per-queue bounce buffers for @file, indexed by queue
  * @read_only: refuse writes
+ * @hold: take requests but hold them in flight (the "hold" attribute);
+ *	read by the queue handlers without a lock
  * @serial: GET_ID string, the device name, zero padded
  */
 struct vdpa_gen_blk {
@@ -99,6 +111,7 @@ struct vdpa_gen_blk {
 	struct file *file;
 	void **bounce;
 	bool read_only;
+	bool hold;
 	char serial[VIRTIO_BLK_ID_BYTES];
 };
 
@@ -538,6 +551,22 @@ static int vdpa_gen_blk_dispatch(struct vdpa_gen_blk_req *req)
 	}
 }
 
+/*
+ * Take a request and hold it in flight.  Return 1 if one was taken, 0 if
+ * none is pending, or -errno.
+ */
+static int vdpa_gen_blk_hold_one(struct vdpa_gen_vq *vq)
+{
+	u16 head;
+	int ret;
+
+	ret = vdpa_gen_vq_get(vq, &head);
+	if (ret <= 0)
+		return ret;
+	ret = vdpa_gen_vq_hold(vq, head);
+	return ret ? ret : 1;
+}
+
 /* Return 1 if a request was handled, 0 if none is pending, or -errno. */
 static int vdpa_gen_blk_one(struct vdpa_gen_blk *blk, struct vdpa_gen_vq *vq)
 {
@@ -591,21 +620,31 @@ static bool vdpa_gen_blk_handle_vq(struct vdpa_gen_dev *gdev,
 				   struct vdpa_gen_vq *vq)
 {
 	struct vdpa_gen_blk *blk = gdev_to_blk(gdev);
-	unsigned int done = 0, noio;
+	unsigned int taken = 0, done = 0, noio;
 	bool more = false;
 	int ret;
 
 	/* Memory reclaim may wait on this very device: no I/O from here. */
 	noio = memalloc_noio_save();
 	while (vdpa_gen_vq_running(vq)) {
-		if (done == VDPA_GEN_BLK_BUDGET) {
+		if (taken == VDPA_GEN_BLK_BUDGET) {
 			more = true;
 			break;
 		}
-		ret = vdpa_gen_blk_one(blk, vq);
+		/*
+		 * Once a request is held, every later one is held too until
+		 * the attribute's store gives them all back to the ring:
+		 * completions never overtake a held request.
+		 */
+		if (READ_ONCE(blk->hold) || vdpa_gen_vq_held(vq)) {
+			ret = vdpa_gen_blk_hold_one(vq);
+		} else {
+			ret = vdpa_gen_blk_one(blk, vq);
+			done += ret > 0;
+		}
 		if (ret <= 0)
 			break;
-		done++;
+		taken++;
 	}
 	if (done && vdpa_gen_vq_running(vq))
 		vdpa_gen_vq_notify(vq);
@@ -746,15 +785,49 @@ static ssize_t vdpa_gen_blk_ram_pages_show(struct device *dev,
 			  atomic_long_read(&dev_to_blk(dev)->nr_pages));
 }
 
+static ssize_t vdpa_gen_blk_hold_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dev_to_blk(dev)->hold));
+}
+
+static ssize_t vdpa_gen_blk_hold_store(struct device *dev,
+				       struct device_attribute *attr,
+				       const char *buf, size_t count)
+{
+	struct vdpa_gen_blk *blk = dev_to_blk(dev);
+	bool val;
+
+	if (kstrtobool(buf, &val))
+		return -EINVAL;
+	WRITE_ONCE(blk->hold, val);
+	/* A handler that still saw the old value held, in order, too. */
+	if (!val)
+		vdpa_gen_unhold(&blk->gdev);
+	return count;
+}
+
+static ssize_t vdpa_gen_blk_held_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", vdpa_gen_held(&dev_to_blk(dev)->gdev));
+}
+
 static struct device_attribute vdpa_gen_blk_attr_capacity =
 	__ATTR(capacity, 0644, vdpa_gen_blk_capacity_show,
 	       vdpa_gen_blk_capacity_store);
 static struct device_attribute vdpa_gen_blk_attr_ram_pages =
 	__ATTR(ram_pages, 0444, vdpa_gen_blk_ram_pages_show, NULL);
+static struct device_attribute vdpa_gen_blk_attr_hold =
+	__ATTR(hold, 0644, vdpa_gen_blk_hold_show, vdpa_gen_blk_hold_store);
+static struct device_attribute vdpa_gen_blk_attr_held =
+	__ATTR(held, 0444, vdpa_gen_blk_held_show, NULL);
 
 static struct attribute *vdpa_gen_blk_dev_attrs[] = {
 	&vdpa_gen_blk_attr_capacity.attr,
 	&vdpa_gen_blk_attr_ram_pages.attr,
+	&vdpa_gen_blk_attr_hold.attr,
+	&vdpa_gen_blk_attr_held.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vdpa_gen_blk_dev);

@@ -222,12 +222,32 @@ static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
 	return 0;
 }
 
-/* Called with vq->lock held. */
+/* Slot of available position @pos in &vdpa_gen_vq.heads. */
+static u16 *vdpa_gen_vq_head_at(struct vdpa_gen_vq *vq, u16 pos)
+{
+	return &vq->heads[pos % VDPA_GEN_VQ_NUM_MAX];
+}
+
+/* Forget held and replayed chains; vq->lock held. */
+static void vdpa_gen_vq_forget(struct vdpa_gen_vq *vq)
+{
+	vq->n_held = 0;
+	vq->n_replay = 0;
+	vq->last_replay = false;
+}
+
+/*
+ * Called with vq->lock held.  Nothing is in flight across a stop: held
+ * chains go back to the ring, to be taken again when the queue restarts,
+ * and used catches up with avail.
+ */
 static void vdpa_gen_vq_stop(struct vdpa_gen_vq *vq)
 {
-	/* Nothing is in flight across a stop: used catches up with avail. */
-	if (vq->started)
-		vq->avail_base = vq->vring.last_avail_idx;
+	if (vq->started) {
+		vq->avail_base = vq->vring.last_avail_idx - vq->n_held;
+		vq->n_replay += vq->n_held;
+		vq->n_held = 0;
+	}
 	vq->used_base = vq->avail_base;
 	vq->started = false;
 }
@@ -243,6 +263,8 @@ static void vdpa_gen_vq_clear(struct vdpa_gen_vq *vq)
 	vq->device_addr = 0;
 	vq->avail_base = 0;
 	vq->used_base = 0;
+	/* Held chains are dropped: the driver that took them is gone. */
+	vdpa_gen_vq_forget(vq);
 	vq->cb.callback = NULL;
 	vq->cb.private = NULL;
 	vringh_kiov_cleanup(&vq->riov);
@@ -346,6 +368,7 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_running);
 
 int vdpa_gen_vq_get(struct vdpa_gen_vq *vq, u16 *head)
 {
+	u16 pos = vq->vring.last_avail_idx;
 	int ret;
 
 	/* Handlers run in process context: the iov may grow with GFP_KERNEL. */
@@ -353,6 +376,15 @@ int vdpa_gen_vq_get(struct vdpa_gen_vq *vq, u16 *head)
 				   GFP_KERNEL);
 	if (ret < 0)
 		vdpa_gen_fail(vq->dev, "malformed descriptor chain");
+	vq->last_replay = ret > 0 && vq->n_replay;
+	if (!vq->last_replay)
+		return ret;
+	/* A chain taken before, again: the driver may not have changed it. */
+	vq->n_replay--;
+	if (*head != *vdpa_gen_vq_head_at(vq, pos)) {
+		vdpa_gen_fail(vq->dev, "in-flight request changed");
+		return -EINVAL;
+	}
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_get);
@@ -386,8 +418,63 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_push);
 void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq)
 {
 	vringh_abandon_iotlb(&vq->vring, 1);
+	if (vq->last_replay)
+		vq->n_replay++;
+	vq->last_replay = false;
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_put_back);
+
+int vdpa_gen_vq_hold(struct vdpa_gen_vq *vq, u16 head)
+{
+	lockdep_assert_held(&vq->lock);
+	if (vq->n_held >= vq->vring.vring.num) {
+		vdpa_gen_fail(vq->dev, "more requests than queue entries");
+		return -ENOSPC;
+	}
+	*vdpa_gen_vq_head_at(vq, vq->vring.last_avail_idx - 1) = head;
+	vq->n_held++;
+	vq->last_replay = false;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_hold);
+
+void vdpa_gen_vq_unhold(struct vdpa_gen_vq *vq)
+{
+	lockdep_assert_held(&vq->lock);
+	if (!vq->started || !vq->n_held)
+		return;
+	/* Their heads stay recorded: vdpa_gen_vq_get() checks them. */
+	vringh_abandon_iotlb(&vq->vring, vq->n_held);
+	vq->n_replay += vq->n_held;
+	vq->n_held = 0;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_vq_unhold);
+
+u32 vdpa_gen_held(struct vdpa_gen_dev *gdev)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < gdev->nvqs; i++) {
+		mutex_lock(&gdev->vqs[i].lock);
+		n += gdev->vqs[i].n_held;
+		mutex_unlock(&gdev->vqs[i].lock);
+	}
+	return n;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_held);
+
+void vdpa_gen_unhold(struct vdpa_gen_dev *gdev)
+{
+	u32 i;
+
+	for (i = 0; i < gdev->nvqs; i++) {
+		mutex_lock(&gdev->vqs[i].lock);
+		vdpa_gen_vq_unhold(&gdev->vqs[i]);
+		mutex_unlock(&gdev->vqs[i].lock);
+		vdpa_gen_vq_kick(&gdev->vqs[i]);
+	}
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_unhold);
 
 void vdpa_gen_vq_complete(struct vdpa_gen_vq *vq, u16 head, u32 len)
 {
@@ -395,6 +482,9 @@ void vdpa_gen_vq_complete(struct vdpa_gen_vq *vq, u16 head, u32 len)
 	u16 off = (u16)(vq->vring.last_used_idx + vq->vring.completed) %
 		  vr->num;
 
+	/* Used entries would overtake the held ones: a type bug. */
+	if (WARN_ON_ONCE(vq->n_held))
+		return;
 	if (vringh_complete_iotlb(&vq->vring, head, len)) {
 		vdpa_gen_fail(vq->dev, "used ring not writable");
 		return;
@@ -608,6 +698,7 @@ static int vdpa_gen_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	mutex_lock(&vq->lock);
 	vq->avail_base = state->split.avail_index;
 	vq->used_base = vq->avail_base;
+	vdpa_gen_vq_forget(vq);
 	if (vq->started) {
 		vq->vring.last_avail_idx = vq->avail_base;
 		vq->vring.last_used_idx = vq->used_base;
@@ -623,9 +714,14 @@ static int vdpa_gen_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 
 	if (!vq)
 		return -EINVAL;
+	/*
+	 * Held chains count as not taken: a user that knows nothing of
+	 * requests in flight restarts from the oldest and loses none.
+	 */
 	mutex_lock(&vq->lock);
-	state->split.avail_index = vq->started ? vq->vring.last_avail_idx :
-						 vq->avail_base;
+	state->split.avail_index = vq->started ?
+				   vq->vring.last_avail_idx - vq->n_held :
+				   vq->avail_base;
 	mutex_unlock(&vq->lock);
 	return 0;
 }
@@ -840,38 +936,53 @@ static int vdpa_gen_resume(struct vdpa_device *vdpa)
 }
 
 /*
- * Migration: a queue's position.  Handlers complete every chain they take
- * before they return and suspend waits for them, so a suspended device has
- * nothing in flight and its used index equals its available index.
+ * Migration: a queue's position.  Handlers use every chain they take
+ * before they return, except the chains a type holds (vdpa_gen_vq_hold()),
+ * and suspend waits for them.  Held chains are the last ones taken, so a
+ * suspended queue is in flight exactly from used to avail: those are
+ * reported, oldest first.  A stopped queue has nothing in flight.
  */
 static int vdpa_gen_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				     struct vdpa_mig_vq_state *st)
 {
 	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
+	int ret = 0;
+	u16 i, pos;
 
 	if (!vq)
 		return -EINVAL;
 	memset(st, 0, offsetof(struct vdpa_mig_vq_state, max_inflight));
 	mutex_lock(&vq->lock);
-	if (vq->started) {
-		st->avail_idx = vq->vring.last_avail_idx;
-		/* vringh counts completions not yet notified separately. */
-		st->used_idx = (u16)(vq->vring.last_used_idx +
-				     vq->vring.completed);
-	} else {
+	if (!vq->started) {
 		st->avail_idx = vq->avail_base;
 		st->used_idx = vq->used_base;
+		goto out;
 	}
+	st->avail_idx = vq->vring.last_avail_idx;
+	/* vringh counts completions not yet notified separately. */
+	st->used_idx = (u16)(vq->vring.last_used_idx + vq->vring.completed);
+	if (vq->n_held > st->max_inflight) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	pos = vq->vring.last_avail_idx - vq->n_held;
+	for (i = 0; i < vq->n_held; i++, pos++) {
+		st->inflight[i].head = cpu_to_le32(*vdpa_gen_vq_head_at(vq, pos));
+		st->inflight[i].avail_pos = cpu_to_le32(pos);
+	}
+	st->n_inflight = vq->n_held;
+out:
 	mutex_unlock(&vq->lock);
-	return 0;
+	return ret;
 }
 
 /*
  * Loading: the device takes requests in ring order, so it can run in-flight
  * requests again only if they are the last ones taken (available positions
  * avail - n .. avail - 1) and everything before them was used: it then
- * starts n entries earlier.  Anything else (a source that completes out of
- * order) is refused before anything changes.
+ * starts n entries earlier, and checks that each of those positions still
+ * holds the recorded head when it takes it.  Anything else (a source that
+ * completes out of order) is refused before anything changes.
  */
 static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				     const struct vdpa_mig_vq_state *st)
@@ -884,6 +995,8 @@ static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 		return -EINVAL;
 	if ((u16)st->used_idx != start)
 		return -EOPNOTSUPP;
+	if (st->n_inflight > VDPA_GEN_VQ_NUM_MAX)
+		return -EINVAL;
 	for (i = 0; i < st->n_inflight; i++)
 		if (le32_to_cpu(st->inflight[i].avail_pos) != (u16)(start + i))
 			return -EOPNOTSUPP;
@@ -895,6 +1008,11 @@ static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 	}
 	vq->avail_base = start;
 	vq->used_base = start;
+	vdpa_gen_vq_forget(vq);
+	for (i = 0; i < st->n_inflight; i++)
+		*vdpa_gen_vq_head_at(vq, start + i) =
+			le32_to_cpu(st->inflight[i].head);
+	vq->n_replay = st->n_inflight;
 	mutex_unlock(&vq->lock);
 	return 0;
 }
@@ -1103,6 +1221,7 @@ static void vdpa_gen_free(struct vdpa_device *vdpa)
 	for (i = 0; gdev->vqs && i < gdev->nvqs; i++) {
 		vringh_kiov_cleanup(&gdev->vqs[i].riov);
 		vringh_kiov_cleanup(&gdev->vqs[i].wiov);
+		kfree(gdev->vqs[i].heads);
 		mutex_destroy(&gdev->vqs[i].lock);
 	}
 	for (i = 0; i < VDPA_GEN_MAX_AS; i++)
@@ -1195,6 +1314,14 @@ struct vdpa_gen_dev *vdpa_gen_create(const struct vdpa_gen_type *type,
 		vq->index = i;
 		vringh_kiov_init(&vq->riov, NULL, 0);
 		vringh_kiov_init(&vq->wiov, NULL, 0);
+	}
+	/* Every queue is initialised: vdpa_gen_free() can undo a failure. */
+	for (i = 0; i < nvqs; i++) {
+		gdev->vqs[i].heads = kcalloc(VDPA_GEN_VQ_NUM_MAX,
+					     sizeof(*gdev->vqs[i].heads),
+					     GFP_KERNEL);
+		if (!gdev->vqs[i].heads)
+			goto err_put;
 	}
 
 	dev = &vdpa->dev;

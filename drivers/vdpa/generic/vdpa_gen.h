@@ -78,6 +78,16 @@ struct vdpa_mig_log;
  * @avail_base: last_avail_idx to start from (set_vq_state) when started
  * @used_base: last_used_idx to start from when started; equal to
  *	@avail_base unless a loaded migration state left requests in flight
+ * @heads: head of the chain taken at each available position, indexed
+ *	by position modulo VDPA_GEN_VQ_NUM_MAX; valid for the @n_held
+ *	positions before the next one to take and the @n_replay from it on
+ * @n_held: chains taken and held in flight (vdpa_gen_vq_hold()): the
+ *	last @n_held taken, in ring order; every chain taken before them
+ *	was used
+ * @n_replay: chains put back by vdpa_gen_vq_unhold() or loaded as in
+ *	flight with a migration state, to be taken again from the next
+ *	available position on; each must come back with its recorded head
+ * @last_replay: the chain vdpa_gen_vq_get() took last was one of those
  */
 struct vdpa_gen_vq {
 	struct vringh vring;
@@ -97,6 +107,10 @@ struct vdpa_gen_vq {
 	struct vdpa_callback cb;
 	u16 avail_base;
 	u16 used_base;
+	u16 *heads;
+	u16 n_held;
+	u16 n_replay;
+	bool last_replay;
 };
 
 struct vdpa_mig_writer;
@@ -278,6 +292,63 @@ ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len);
  * @vq: queue, lock held
  */
 void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq);
+
+/**
+ * vdpa_gen_vq_hold() - keep the chain just taken in flight
+ * @vq: queue, lock held
+ * @head: head index vdpa_gen_vq_get() just returned
+ *
+ * The chain stays taken but is neither handled nor used, like a request
+ * a slow disk has not finished: a suspend does not wait for it and the
+ * migration state of the queue reports it in flight.  Held chains are
+ * always the last ones taken, so once a queue holds one the type must hold
+ * every chain it takes (and complete none) until vdpa_gen_vq_unhold().
+ * A device reset drops them without using them.
+ *
+ * Return: 0, or -ENOSPC if the queue already holds as many chains as it
+ * has entries: the driver made more available than the ring can have
+ * outstanding, and the device is now broken.
+ */
+int vdpa_gen_vq_hold(struct vdpa_gen_vq *vq, u16 head);
+
+/**
+ * vdpa_gen_vq_held() - how many chains a queue holds
+ * @vq: queue, lock held
+ *
+ * Return: the number of chains held by vdpa_gen_vq_hold().
+ */
+static inline u16 vdpa_gen_vq_held(const struct vdpa_gen_vq *vq)
+{
+	return vq->n_held;
+}
+
+/**
+ * vdpa_gen_vq_unhold() - give every held chain back to the ring
+ * @vq: queue, lock held
+ *
+ * The next vdpa_gen_vq_get() calls take the held chains again, oldest
+ * first, so the type handles and completes each of them once, in order;
+ * a chain that comes back with another head breaks the device.  Kick the
+ * queue (vdpa_gen_vq_kick()) after dropping the lock.
+ */
+void vdpa_gen_vq_unhold(struct vdpa_gen_vq *vq);
+
+/**
+ * vdpa_gen_held() - chains held by all queues of a device
+ * @gdev: device (no lock held)
+ *
+ * Return: the sum of vdpa_gen_vq_held() over the queues.
+ */
+u32 vdpa_gen_held(struct vdpa_gen_dev *gdev);
+
+/**
+ * vdpa_gen_unhold() - vdpa_gen_vq_unhold() every queue, then kick it
+ * @gdev: device (no lock held)
+ *
+ * A type calls this when it stops holding new chains: the queues handle
+ * what they held, in order, as soon as the device runs.
+ */
+void vdpa_gen_unhold(struct vdpa_gen_dev *gdev);
 
 /**
  * vdpa_gen_vq_complete() - put a chain on the used ring

@@ -28,6 +28,11 @@
 #define MIG_BLK_IO	4096
 #define MIG_BLK_FILE	"/tmp/vhost_mig_blk.img"
 #define MIG_BLK_KNOBS	"/sys/devices/vdpagen_blk/"
+#define MIG_BLK_DEVS	"/sys/bus/vdpa/devices/"
+/* blk: writes a device holds in flight (the "hold" attribute). */
+#define MIG_BLK_HELD	16
+#define MIG_BLK_LATE	4	/* more, submitted after a cancelled save */
+#define MIG_BLK_WAIT_MS	5000
 
 FIXTURE(mig_net) {
 	struct net_port port[3];	/* A, B, C */
@@ -600,6 +605,190 @@ static int mig_blk_find(const int *head, int first, __u32 id)
 	return -1;
 }
 
+/* Write attribute @attr of blk device @name. */
+static int mig_blk_attr(const char *name, const char *attr, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MIG_BLK_DEVS "%s/%s", name, attr);
+	return vhc_sysfs_write(path, val);
+}
+
+/* Requests device @name holds, or -errno. */
+static int mig_blk_held(const char *name)
+{
+	char path[128], buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), MIG_BLK_DEVS "%s/held", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	return atoi(buf);
+}
+
+/* Wait, at most MIG_BLK_WAIT_MS, until @name holds @n requests. */
+static int mig_blk_wait_held(const char *name, int n)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	int i, held = -ETIMEDOUT;
+
+	for (i = 0; i < MIG_BLK_WAIT_MS / 10; i++) {
+		held = mig_blk_held(name);
+		if (held == n || held < 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return held;
+}
+
+/*
+ * Submit writes @first .. @first + @n - 1 to a device that holds them,
+ * recording their heads, kick, and wait until it holds @first + @n.
+ */
+static int mig_blk_submit_held(struct vhc_vq *vq, const char *name,
+			       struct mig_blk_req *req, int *head, int first,
+			       int n)
+{
+	int i, ret;
+
+	for (i = first; i < first + n; i++) {
+		head[i] = vq->free_head;
+		ret = mig_blk_submit(vq, &req[i], i);
+		if (ret < 0)
+			return ret;
+	}
+	ret = vhc_vq_kick(vq);
+	if (ret)
+		return ret;
+	ret = mig_blk_wait_held(name, first + n);
+	if (ret < 0)
+		return ret;
+	return ret == first + n ? 0 : -ETIMEDOUT;
+}
+
+/* Map A's memory, negotiate and start queue 0: a driver ready to write. */
+static struct mig_blk_req *mig_blk_start(struct __test_metadata *_metadata,
+					 struct vhc_dev *a, int nreq)
+{
+	struct mig_blk_req *req;
+
+	req = vhc_alloc(a, sizeof(*req) * nreq, 4096);
+	ASSERT_NE(NULL, req);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, vhc_negotiate(a, BIT_ULL(VIRTIO_F_VERSION_1) |
+				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)));
+	ASSERT_EQ(0, vhc_vq_setup(a, 0, 256));
+	ASSERT_EQ(0, vhc_driver_ok(a));
+	return req;
+}
+
+/* The file holds the pattern of requests 0 .. @n - 1, each at its sector. */
+static void mig_blk_check_file(struct __test_metadata *_metadata, int n)
+{
+	__u8 buf[MIG_BLK_IO];
+	unsigned int k;
+	int i, fd;
+
+	fd = open(MIG_BLK_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(MIG_BLK_IO, pread(fd, buf, MIG_BLK_IO,
+					    (off_t)i * MIG_BLK_IO));
+		for (k = 0; k < MIG_BLK_IO; k++)
+			if (buf[k] != (__u8)(i * 37 + k * 11))
+				break;
+		EXPECT_EQ((unsigned int)MIG_BLK_IO, k) {
+			TH_LOG("request %d: byte %u differs", i, k);
+		}
+	}
+	close(fd);
+}
+
+/* The VQ_INFLIGHT record of queue 0 in @blob lists @head[0 .. n - 1]. */
+static void mig_blk_check_inflight(struct __test_metadata *_metadata,
+				   void *blob, size_t len, const int *head,
+				   int n)
+{
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	struct vdpa_mig_rec_hdr *h;
+	int i;
+
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ, 0);
+	ASSERT_NE(NULL, h);
+	vq = (void *)(h + 1);
+	ASSERT_EQ(0u, le32toh(vq->index));
+	EXPECT_EQ((__u32)n, le32toh(vq->avail_idx));
+	EXPECT_EQ(0u, le32toh(vq->used_idx));
+
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ((__u32)VDPA_MIG_REC_F_MANDATORY, le32toh(h->flags));
+	ASSERT_EQ(sizeof(*in) + n * sizeof(in->req[0]), le32toh(h->len));
+	in = (void *)(h + 1);
+	EXPECT_EQ(0u, le32toh(in->index));
+	ASSERT_EQ((__u32)n, le32toh(in->count));
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ((__u32)head[i], le32toh(in->req[i].head));
+		EXPECT_EQ((__u32)i, le32toh(in->req[i].avail_pos));
+	}
+	/* The other queue took nothing. */
+	EXPECT_EQ(NULL, mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 1));
+}
+
+/*
+ * Start A (device @name) with room for @nreq writes, make it hold the
+ * first MIG_BLK_HELD (their heads go to @head), stop it for a migration
+ * and save its state, which must list them in flight.
+ */
+static struct mig_blk_req *mig_blk_save_held(struct __test_metadata *_metadata,
+					     struct vhc_dev *a,
+					     const char *name, int nreq,
+					     int *head, void **blob,
+					     size_t *blen)
+{
+	struct mig_blk_req *req;
+	__u32 id, len;
+
+	req = mig_blk_start(_metadata, a, nreq);
+	ASSERT_EQ(0, mig_blk_attr(name, "hold", "1"));
+	EXPECT_ERRNO(EINVAL, mig_blk_attr(name, "hold", "x"));
+	ASSERT_EQ(0, mig_blk_submit_held(&a->vqs[0], name, req, head, 0,
+					 MIG_BLK_HELD));
+	ASSERT_EQ(0, vhc_vq_get_used(&a->vqs[0], &id, &len));
+
+	/* The suspend does not wait for them; the state has them all. */
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(a, blob, blen));
+	mig_blk_check_inflight(_metadata, *blob, *blen, head, MIG_BLK_HELD);
+	EXPECT_EQ(MIG_BLK_HELD, mig_blk_held(name));
+	return req;
+}
+
+/*
+ * C takes over A's driver side and loads @blob (freed); A (device @name),
+ * reset in between, drops what it held and has nothing left to run even
+ * once it stops holding.
+ */
+static void mig_blk_move_held(struct __test_metadata *_metadata,
+			      struct vhc_dev *a, const char *name,
+			      struct vhc_dev *c, void *blob, size_t blen)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	ASSERT_EQ(0, vhc_reset(a));
+	EXPECT_EQ(0, mig_blk_held(name));
+	ASSERT_EQ(0, mig_blk_attr(name, "hold", "0"));
+	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
+	free(blob);
+}
+
 /*
  * Half the writes complete on A; the other half are made available but A
  * never sees a kick, so they are pending when A stops.  After the move
@@ -610,21 +799,14 @@ TEST_F(mig_blk, migrate_pending_writes)
 {
 	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
 	struct mig_blk_req *req;
-	int head[MIG_BLK_REQS], done[MIG_BLK_REQS] = {}, i, fd, ret;
-	__u8 buf[MIG_BLK_IO];
+	int head[MIG_BLK_REQS], done[MIG_BLK_REQS] = {}, i;
 	__u32 id, len;
 	size_t blen;
 	void *blob;
 
 	if (_metadata->skip)
 		return;
-	req = vhc_alloc(a, sizeof(*req) * MIG_BLK_REQS, 4096);
-	ASSERT_NE(NULL, req);
-	ASSERT_EQ(0, vhc_mem_map(a));
-	ASSERT_EQ(0, vhc_negotiate(a, BIT_ULL(VIRTIO_F_VERSION_1) |
-				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)));
-	ASSERT_EQ(0, vhc_vq_setup(a, 0, 256));
-	ASSERT_EQ(0, vhc_driver_ok(a));
+	req = mig_blk_start(_metadata, a, MIG_BLK_REQS);
 
 	for (i = 0; i < MIG_BLK_REQS; i++) {
 		head[i] = a->vqs[0].free_head;
@@ -667,19 +849,123 @@ TEST_F(mig_blk, migrate_pending_writes)
 	}
 
 	/* Every write is in the file (the disk both paths share). */
-	fd = open(MIG_BLK_FILE, O_RDONLY);
-	ASSERT_LE(0, fd);
-	for (i = 0; i < MIG_BLK_REQS; i++) {
-		unsigned int k;
+	mig_blk_check_file(_metadata, MIG_BLK_REQS);
+}
 
-		ret = pread(fd, buf, MIG_BLK_IO, (off_t)i * MIG_BLK_IO);
-		ASSERT_EQ(MIG_BLK_IO, ret);
-		for (k = 0; k < MIG_BLK_IO; k++)
-			if (buf[k] != (__u8)(i * 37 + k * 11))
-				break;
-		EXPECT_EQ(MIG_BLK_IO, k);
+/*
+ * A holds every write it takes, like a disk that stopped answering, when
+ * it is stopped for the migration: the saved state lists them in flight
+ * (queue 0's VQ_INFLIGHT, oldest first).  C runs each of them once; A,
+ * reset after the save, completes none, not even once it stops holding.
+ */
+TEST_F(mig_blk, migrate_held_writes)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	int head[MIG_BLK_HELD], done[MIG_BLK_HELD] = {}, i, k;
+	struct mig_blk_req *req;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
+				head, &blob, &blen);
+	mig_blk_move_held(_metadata, a, self->name[0], c, blob, blen);
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+
+	for (i = 0; i < MIG_BLK_HELD; i++) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len,
+					      MIG_BLK_WAIT_MS));
+		for (k = 0; k < MIG_BLK_HELD && (__u32)head[k] != id; k++)
+			;
+		ASSERT_GT(MIG_BLK_HELD, k);
+		EXPECT_EQ(1u, len);	/* just the status byte */
+		done[k]++;
 	}
-	close(fd);
+	ASSERT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	for (i = 0; i < MIG_BLK_HELD; i++) {
+		EXPECT_EQ(1, done[i]);
+		EXPECT_EQ(0, req[i].status);
+	}
+	EXPECT_EQ(0, mig_blk_held(self->name[1]));
+	mig_blk_check_file(_metadata, MIG_BLK_HELD);
+}
+
+/*
+ * A migration cancelled while A holds writes: they stay held across the
+ * resume, with the writes that come after; once A stops holding, each
+ * completes once, in the order it was submitted.
+ */
+TEST_F(mig_blk, cancel_held_writes)
+{
+	struct vhc_dev *a = &self->dev[0];
+	const int total = MIG_BLK_HELD + MIG_BLK_LATE;
+	int head[MIG_BLK_HELD + MIG_BLK_LATE], i;
+	struct mig_blk_req *req;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], total, head,
+				&blob, &blen);
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_RUNNING));
+
+	/* Resumed, still holding: the later writes are held behind them. */
+	ASSERT_EQ(0, mig_blk_submit_held(&a->vqs[0], self->name[0], req, head,
+					 MIG_BLK_HELD, MIG_BLK_LATE));
+	ASSERT_EQ(0, vhc_vq_get_used(&a->vqs[0], &id, &len));
+
+	ASSERT_EQ(0, mig_blk_attr(self->name[0], "hold", "0"));
+	for (i = 0; i < total; i++) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&a->vqs[0], &id, &len,
+					      MIG_BLK_WAIT_MS));
+		EXPECT_EQ((__u32)head[i], id);
+		EXPECT_EQ(0, req[i].status);
+	}
+	ASSERT_EQ(0, vhc_vq_get_used(&a->vqs[0], &id, &len));
+	EXPECT_EQ(0, mig_blk_held(self->name[0]));
+	mig_blk_check_file(_metadata, total);
+}
+
+/*
+ * The destination takes in-flight requests again from the ring and checks
+ * each head against the state: a state whose heads do not match the ring
+ * (two entries swapped) loads, but the device stops at the first one with
+ * NEEDS_RESET instead of running a request the source never took there.
+ */
+TEST_F(mig_blk, load_inflight_wrong_head)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_hdr *h;
+	int head[MIG_BLK_HELD], ret;
+	struct mig_blk_req *req;
+	__le32 tmp;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
+				head, &blob, &blen);
+	h = mig_find(blob, blen, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	in = (void *)(h + 1);
+	tmp = in->req[0].head;
+	in->req[0].head = in->req[1].head;
+	in->req[1].head = tmp;
+	mig_blk_move_held(_metadata, a, self->name[0], c, blob, blen);
+	/* DRIVER_OK is set; the queue may or may not have run already. */
+	ret = vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING);
+	EXPECT_TRUE(!ret || ret == -EIO);
+	EXPECT_TRUE(net_wait_needs_reset(c, MIG_BLK_WAIT_MS));
+	EXPECT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	EXPECT_EQ(0xff, req[0].status);
 }
 
 /* ---- a parent without vdpa_migrate_ops: the kernel's vdpasim_net ---- */

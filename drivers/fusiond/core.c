@@ -322,8 +322,15 @@ void fusiond_slice_complete(struct fusiond_slice *slice,
 {
 	struct fusiond_member *m = req->member;
 	struct fusiond_agg *agg = m->agg;
+	s64 start;
 
 	fusiond_unmap_req(req);
+	if (unlikely(atomic64_read(&agg->failover_start)) &&
+	    !READ_ONCE(m->failed)) {
+		start = atomic64_xchg(&agg->failover_start, 0);
+		if (start)
+			atomic64_set(&agg->failover_ns, ktime_get_ns() - start);
+	}
 	atomic64_inc(&m->completed);
 	atomic64_add(req->used_len, &m->bytes);
 	if (atomic_dec_and_test(&m->outstanding))
@@ -344,9 +351,11 @@ static void fusiond_member_fail(struct fusiond_member *m)
 	size_t n;
 
 	lockdep_assert_held(&agg->lock);
+	if (!m->fenced)
+		atomic64_set(&agg->failover_start, ktime_get_ns());
 	down_write(&agg->rwsem);
 	if (!m->failed) {
-		m->failed = true;
+		WRITE_ONCE(m->failed, true);
 		fusiond_elect(agg);
 	}
 	up_write(&agg->rwsem);
@@ -796,9 +805,10 @@ ssize_t fusiond_agg_show(struct fusiond_agg *agg, char *buf)
 	n += sysfs_emit_at(buf, n, " enabled %d vfio_group %d failovers %d",
 			   !!agg->vdev, agg->vdev ? fusiond_vfio_group_id(agg) : -1,
 			   atomic_read(&agg->failovers));
-	n += sysfs_emit_at(buf, n, " requeued %lld failed_reqs %lld\n",
+	n += sysfs_emit_at(buf, n, " requeued %lld failed_reqs %lld failover_us %lld\n",
 			   atomic64_read(&agg->requeued),
-			   atomic64_read(&agg->failed_reqs));
+			   atomic64_read(&agg->failed_reqs),
+			   div_s64(atomic64_read(&agg->failover_ns), NSEC_PER_USEC));
 	for (unsigned int q = 0; q < agg->num_queues; q++)
 		n += sysfs_emit_at(buf, n, "queue %u submitted %lld completed %lld\n",
 				   q, atomic64_read(&agg->q_submitted[q]),

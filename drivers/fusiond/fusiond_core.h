@@ -68,6 +68,13 @@ struct fusiond_agg {
 	atomic64_t requeued;
 	atomic64_t failed_reqs;		/* completed with an error */
 	atomic_t failovers;
+	/*
+	 * Failover timing (ktime ns): @failover_start is set when a member
+	 * is found failed and cleared by the next completion from a healthy
+	 * member, which stores the time in between in @failover_ns.
+	 */
+	atomic64_t failover_start;
+	atomic64_t failover_ns;
 };
 
 static inline struct fusiond_agg *to_fusiond_agg(struct config_item *item)

@@ -145,6 +145,8 @@ TEST(ap_failover_stream)
 	       dups, next - done);
 	TH_LOG("longest completion gap after device_del: %llu us",
 	       (unsigned long long)stall);
+	TH_LOG("of it, failure report to a survivor's completion: %lld us",
+	       vfblk_agg_stat(dir, "failover_us"));
 	EXPECT_GT(vfblk_agg_stat(dir, "failovers"), fo0);
 	EXPECT_GE(after, (unsigned int)AFTER)
 		TH_LOG("ran out of blocks or time before the failover");

@@ -43,6 +43,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { echo "usage: run.sh [options] -- COMMAND..." >&2; exit 2; }
+# The guest mounts its own tmpfs on /tmp: a checkout there is invisible to it.
+case "$ROOT/" in
+/tmp/*)
+	echo "run.sh: the checkout ($ROOT) is under /tmp, which the VM does not share; clone it elsewhere" >&2
+	exit 2 ;;
+esac
 
 if [ -n "$kernel" ]; then
 	[ -f "$kernel" ] || { echo "run.sh: no kernel $kernel" >&2; exit 2; }

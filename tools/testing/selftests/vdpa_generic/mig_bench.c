@@ -99,7 +99,13 @@ int main(int argc, char **argv)
 	    vhc_bind(sname) < 0 || vhc_bind(dname) < 0)
 		fail("vdpa dev add", -EIO);
 	setup(&src, sname, pairs);
+	/*
+	 * Like a VMM's destination, dst sees the guest's memory (the rings
+	 * included) before it runs: a started queue may look at its ring.
+	 */
 	ret = vhc_open(&dst, dname);
+	if (!ret)
+		ret = vhc_mig_adopt(&dst, &src);
 	if (ret)
 		fail(dname, ret);
 

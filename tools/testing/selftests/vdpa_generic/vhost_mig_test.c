@@ -34,6 +34,30 @@
 #define MIG_BLK_LATE	4	/* more, submitted after a cancelled save */
 #define MIG_BLK_WAIT_MS	5000
 
+/* Add port @p on @mgmtdev, bind it, open it and give it memory. */
+static int port_create(struct net_port *p, const char *mgmtdev,
+		       const char *extra)
+{
+	int ret;
+
+	ret = vhc_vdpa_add(mgmtdev, p->name, extra);
+	if (ret)
+		return ret;
+	p->created = true;
+	ret = vhc_bind(p->name);
+	if (ret < 0)
+		return ret;
+	ret = vhc_open(&p->dev, p->name);
+	return ret ? ret : vhc_mem_init(&p->dev, NET_MEM_SIZE);
+}
+
+static void port_release(struct net_port *p)
+{
+	vhc_close(&p->dev);
+	if (p->created)
+		vhc_vdpa_del(p->name);
+}
+
 FIXTURE(mig_net) {
 	struct net_port port[3];	/* A, B, C */
 };
@@ -61,11 +85,7 @@ FIXTURE_SETUP(mig_net)
 		p->peer = &self->port[1];
 		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:%02x",
 			 0x2a + i);
-		ASSERT_EQ(0, vhc_vdpa_add(mgmtdev, p->name, extra));
-		p->created = true;
-		ASSERT_LE(0, vhc_bind(p->name));
-		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
-		ASSERT_EQ(0, vhc_mem_init(&p->dev, NET_MEM_SIZE));
+		ASSERT_EQ(0, port_create(p, mgmtdev, extra));
 	}
 }
 
@@ -73,11 +93,8 @@ FIXTURE_TEARDOWN(mig_net)
 {
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		vhc_close(&self->port[i].dev);
-		if (self->port[i].created)
-			vhc_vdpa_del(self->port[i].name);
-	}
+	for (i = 0; i < 3; i++)
+		port_release(&self->port[i]);
 }
 
 static __u32 mig_state(struct vhc_dev *d)
@@ -994,11 +1011,7 @@ FIXTURE_SETUP(mig_sim)
 		p->mac[5] = 0x3a;	/* both: C takes A's place */
 		p->peer = p;
 		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:3a");
-		ASSERT_EQ(0, vhc_vdpa_add("vdpasim_net", p->name, extra));
-		p->created = true;
-		ASSERT_LE(0, vhc_bind(p->name));
-		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
-		ASSERT_EQ(0, vhc_mem_init(&p->dev, NET_MEM_SIZE));
+		ASSERT_EQ(0, port_create(p, "vdpasim_net", extra));
 	}
 }
 
@@ -1006,11 +1019,8 @@ FIXTURE_TEARDOWN(mig_sim)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		vhc_close(&self->port[i].dev);
-		if (self->port[i].created)
-			vhc_vdpa_del(self->port[i].name);
-	}
+	for (i = 0; i < 2; i++)
+		port_release(&self->port[i]);
 }
 
 /*

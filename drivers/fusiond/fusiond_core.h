@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 #include <linux/fusiond.h>
 
 #define FUSIOND_MAX_QUEUES	4
@@ -36,6 +37,7 @@ struct fusiond_member {
 };
 
 struct fusiond_vdev;
+struct vfio_device;
 
 struct fusiond_agg {
 	struct config_group group;
@@ -96,7 +98,44 @@ ssize_t fusiond_agg_show(struct fusiond_agg *agg, char *buf);
 ssize_t fusiond_agg_show_members(struct fusiond_agg *agg, char *buf);
 const char *fusiond_mode_name(enum fusiond_mode mode);
 
+/**
+ * struct fusiond_pins - the guest pages an aggregate keeps pinned (pins.c)
+ * @vdev: the VFIO device the pins are made through
+ * @drop_lock: serializes fusiond_pins_drop() calls
+ * @lock: changes of @pins and the counts and range below
+ * @pins: page number -> struct fusiond_pin, every live pin; RCU lookups
+ * @cached: pins retained while idle
+ * @max: most pins retained (module parameter pin_cache_pages at create)
+ * @dropping: pins no longer in @pins whose unpin is still to come
+ * @block_start: start of a range being unmapped (no new pins in it)
+ * @block_end: its end, exclusive; equal to @block_start when none
+ * @drop_wq: @dropping reached 0
+ * @hits: pins found in @pins
+ * @misses: pins made through VFIO
+ */
+struct fusiond_pins {
+	struct vfio_device *vdev;
+	struct mutex drop_lock;		/* see above */
+	struct mutex lock;		/* see above */
+	struct xarray pins;
+	unsigned long cached;
+	unsigned long max;
+	unsigned long dropping;
+	u64 block_start;
+	u64 block_end;
+	wait_queue_head_t drop_wq;
+	atomic64_t hits;
+	atomic64_t misses;
+};
+
+/* pins.c */
+void fusiond_pins_init(struct fusiond_pins *pc, struct vfio_device *vdev);
+void fusiond_pins_drop(struct fusiond_pins *pc, u64 iova, u64 len);
+ssize_t fusiond_pins_show(struct fusiond_pins *pc, char *buf, ssize_t at);
+
 /* vfio.c */
+struct fusiond_pins *fusiond_vfio_pins(struct fusiond_agg *agg);
+ssize_t fusiond_vfio_show_pins(struct fusiond_agg *agg, char *buf, ssize_t at);
 int fusiond_vfio_create(struct fusiond_agg *agg);
 /* Returns -EBUSY if the device is open and !@force. */
 int fusiond_vfio_destroy(struct fusiond_agg *agg, bool force);

@@ -47,6 +47,8 @@ struct fusiond_vdev {
 
 	spinlock_t irq_lock;		/* protects trig[] */
 	struct eventfd_ctx *trig[FUSIOND_MAX_VECTORS];
+
+	struct fusiond_pins pins;	/* guest pages the data path pinned */
 };
 
 static struct fusiond_vdev *to_fvdev(struct vfio_device *vdev)
@@ -56,57 +58,16 @@ static struct fusiond_vdev *to_fvdev(struct vfio_device *vdev)
 
 /* ---- services to personalities ------------------------------------------- */
 
-/**
- * fusiond_dma_rw() - copy to or from guest memory
- * @agg: an enabled aggregate
- * @iova: guest IOVA
- * @buf: kernel buffer
- * @len: bytes
- * @write: true to write guest memory
- *
- * Process context (kthreads included).
- *
- * Return: 0, or -errno (-EINVAL/-EFAULT for IOVAs outside the user's map).
- */
-int fusiond_dma_rw(struct fusiond_agg *agg, u64 iova, void *buf, size_t len,
-		   bool write)
+struct fusiond_pins *fusiond_vfio_pins(struct fusiond_agg *agg)
 {
-	return vfio_dma_rw(&agg->vdev->vdev, iova, buf, len, write);
+	return &agg->vdev->pins;
 }
-EXPORT_SYMBOL_GPL(fusiond_dma_rw);
 
-/**
- * fusiond_pin_page() - pin the guest page holding @iova
- * @agg: an enabled aggregate, device open
- * @iova: guest IOVA (any byte of the page)
- * @write: the device will write the page
- * @page: the pinned page
- *
- * Return: 0 or -errno. Undo with fusiond_unpin_page().
- */
-int fusiond_pin_page(struct fusiond_agg *agg, u64 iova, bool write,
-		     struct page **page)
+/* Under agg->lock, while enabled. */
+ssize_t fusiond_vfio_show_pins(struct fusiond_agg *agg, char *buf, ssize_t at)
 {
-	int ret;
-
-	ret = vfio_pin_pages(&agg->vdev->vdev, iova & PAGE_MASK, 1,
-			     IOMMU_READ | (write ? IOMMU_WRITE : 0), page);
-	if (ret < 0)
-		return ret;
-	return ret == 1 ? 0 : -EFAULT;
+	return fusiond_pins_show(&agg->vdev->pins, buf, at);
 }
-EXPORT_SYMBOL_GPL(fusiond_pin_page);
-
-/**
- * fusiond_unpin_page() - undo fusiond_pin_page()
- * @agg: the aggregate
- * @iova: the IOVA that was pinned
- */
-void fusiond_unpin_page(struct fusiond_agg *agg, u64 iova)
-{
-	vfio_unpin_pages(&agg->vdev->vdev, iova & PAGE_MASK, 1);
-}
-EXPORT_SYMBOL_GPL(fusiond_unpin_page);
 
 /**
  * fusiond_signal() - raise MSI-X vector @vector (signal its eventfd)
@@ -516,6 +477,7 @@ static void fusiond_vfio_close(struct vfio_device *vdev)
 	struct fusiond_vdev *fv = to_fvdev(vdev);
 
 	fv->agg->pers->reset(fv->agg->ppriv);
+	fusiond_pins_drop(&fv->pins, 0, U64_MAX);
 	fusiond_irqs_release(fv, 0, fv->nvec);
 	mutex_lock(&fv->lock);
 	fv->open = false;
@@ -527,7 +489,11 @@ static void fusiond_vfio_dma_unmap(struct vfio_device *vdev, u64 iova,
 {
 	struct fusiond_vdev *fv = to_fvdev(vdev);
 
+	/* The personality stops requests that may use the range, then the
+	 * cached pins in it go.
+	 */
 	fv->agg->pers->dma_unmap(fv->agg->ppriv, iova, length);
+	fusiond_pins_drop(&fv->pins, iova, length);
 }
 
 static void fusiond_vfio_release(struct vfio_device *vdev)
@@ -595,6 +561,7 @@ int fusiond_vfio_create(struct fusiond_agg *agg)
 	fv->nvec = nvec;
 	mutex_init(&fv->lock);
 	spin_lock_init(&fv->irq_lock);
+	fusiond_pins_init(&fv->pins, &fv->vdev);
 	agg->vdev = fv;
 	fusiond_build_config(fv);
 	if (!fv->bar0_size || !is_power_of_2(fv->bar0_size)) {

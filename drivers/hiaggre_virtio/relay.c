@@ -6,14 +6,15 @@
  * BAR0 layout: common config at 0x0000, ISR at 0x1000, device config at
  * 0x2000, notifications at 0x3000 (4 bytes per queue).
  *
- * Data path, one work item per guest queue on an unbound workqueue (kworkers
- * are kthreads, which vfio_dma_rw() needs): a kick makes the work read the
- * avail ring, walk each descriptor chain (bounded by the queue size, no
- * indirect descriptors), pin the guest pages and hand the request to the
- * framework, which maps the pages for the member that carries it. Members
- * thus DMA straight into guest memory: nothing is copied but the ring
- * metadata. Completions (any context) are queued to the same work, which
- * unpins, fills the used ring and signals the queue's MSI-X eventfd.
+ * Data path, one work item per guest queue on an unbound workqueue: a kick
+ * makes the work read the avail ring, walk each descriptor chain (bounded
+ * by the queue size, no indirect descriptors), pin the guest pages and hand
+ * the request to the framework, which maps the pages for the member that
+ * carries it. Members thus DMA straight into guest memory: nothing is
+ * copied but the ring metadata. Completions (any context) are queued to the
+ * same work, which unpins, fills the used ring and signals the queue's
+ * MSI-X eventfd. Guest memory is reached through the framework's pin cache (fusiond_dma_rw(),
+ * fusiond_pin_get()).
  *
  * Anything malformed the guest hands over (chain loops, out-of-map IOVAs,
  * oversized chains, bad queue sizes or addresses) puts the device in
@@ -126,7 +127,7 @@ static void hv_needs_reset(struct hv_dev *hv, const char *why, u16 q)
 static void hv_unpin_req(struct hv_dev *hv, struct fusiond_req *req)
 {
 	for (unsigned int i = 0; i < req->nsegs; i++)
-		fusiond_unpin_page(hv->agg, req->segs[i].iova);
+		fusiond_pin_put(hv->agg, req->segs[i].pin);
 	req->nsegs = 0;
 }
 
@@ -138,14 +139,13 @@ static int hv_add_buffer(struct hv_dev *hv, struct fusiond_req *req, u64 iova,
 		struct fusiond_seg *seg;
 		u32 off = offset_in_page(iova);
 		u32 n = min_t(u32, len, PAGE_SIZE - off);
-		int ret;
 
 		if (req->nsegs >= hv->max_segs)
 			return -E2BIG;
 		seg = &req->segs[req->nsegs];
-		ret = fusiond_pin_page(hv->agg, iova, dev_writes, &seg->page);
-		if (ret)
-			return ret;
+		seg->pin = fusiond_pin_get(hv->agg, iova, dev_writes, &seg->page);
+		if (IS_ERR(seg->pin))
+			return PTR_ERR(seg->pin);
 		seg->iova = iova;
 		seg->offset = off;
 		seg->len = n;
@@ -394,11 +394,14 @@ static void hv_dma_unmap(void *priv, u64 iova, u64 len)
 	struct hv_dev *hv = priv;
 
 	/*
-	 * Pages are pinned only by counted requests; without any, nothing is
-	 * pinned. Otherwise (conservatively, whether or not they overlap the
-	 * range) memory is unmapped under in-flight DMA, the user's bug:
-	 * stop the device and wait for the members to finish, so that every
-	 * page is unpinned before this returns, as type1 requires.
+	 * Requests pin their pages from their first pin on (counted in
+	 * @inflight). Without any, the framework's cached pins are all there
+	 * is, and it drops those of the range after this returns. Otherwise
+	 * (conservatively, whether or not they overlap the range) memory is
+	 * unmapped under in-flight DMA, the user's bug: stop the device and
+	 * wait for the members to finish, so that the framework can unpin
+	 * every page of the range before the unmap completes, as type1
+	 * requires.
 	 */
 	if (!atomic_read(&hv->inflight))
 		return;

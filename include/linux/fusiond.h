@@ -25,6 +25,7 @@ struct device;
 struct module;
 struct page;
 struct fusiond_agg;
+struct fusiond_pin;
 struct fusiond_member;
 struct fusiond_slice;
 
@@ -34,6 +35,7 @@ struct fusiond_slice;
 /**
  * struct fusiond_seg - one page-bounded piece of a request
  * @iova: guest IOVA of the first byte (the page it lies in is pinned)
+ * @pin: the pin holding the page (fusiond_pin_get())
  * @page: the pinned guest page
  * @offset: offset of the first byte in @page
  * @len: length in bytes, never crossing the end of @page
@@ -42,6 +44,7 @@ struct fusiond_slice;
  */
 struct fusiond_seg {
 	u64 iova;
+	struct fusiond_pin *pin;
 	struct page *page;
 	u32 offset;
 	u32 len;
@@ -152,8 +155,10 @@ struct fusiond_personality;
  *	outstanding request completed and unpinned on return. Mandatory.
  * @complete: a request finished (or failed, see req->status). Any
  *	context. Mandatory.
- * @dma_unmap: the user unmapped [@iova, @iova + @len): unpin everything in
- *	it before returning. Mandatory.
+ * @dma_unmap: the user is unmapping [@iova, @iova + @len): put the pins
+ *	of requests that use it before returning, or make sure they finish
+ *	soon; the framework then waits for the last pins of the range and
+ *	drops its cached ones. Mandatory.
  */
 struct fusiond_personality {
 	const char *type;
@@ -184,9 +189,9 @@ int fusiond_member_config_read(struct fusiond_agg *agg, unsigned int offset,
 			       void *buf, unsigned int len);
 int fusiond_dma_rw(struct fusiond_agg *agg, u64 iova, void *buf, size_t len,
 		   bool write);
-int fusiond_pin_page(struct fusiond_agg *agg, u64 iova, bool write,
-		     struct page **page);
-void fusiond_unpin_page(struct fusiond_agg *agg, u64 iova);
+struct fusiond_pin *fusiond_pin_get(struct fusiond_agg *agg, u64 iova,
+				    bool write, struct page **page);
+void fusiond_pin_put(struct fusiond_agg *agg, struct fusiond_pin *pin);
 void fusiond_signal(struct fusiond_agg *agg, unsigned int vector);
 
 #endif /* _LINUX_FUSIOND_H */

@@ -24,6 +24,9 @@
 #include <linux/sched.h>
 #include "fusiond_core.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static DEFINE_MUTEX(fusiond_registry_lock);
 static LIST_HEAD(fusiond_slices);		/* under fusiond_registry_lock */
 static LIST_HEAD(fusiond_personalities);	/* under fusiond_registry_lock */
@@ -252,8 +255,10 @@ static void fusiond_finish(struct fusiond_agg *agg, struct fusiond_req *req,
 			   int status)
 {
 	req->status = status;
-	if (status)
+	if (status) {
 		atomic64_inc(&agg->failed_reqs);
+		trace_fusiond_fail_request(fusiond_agg_name(agg), req, status);
+	}
 	atomic64_inc(&agg->q_completed[req->agg_queue % FUSIOND_MAX_QUEUES]);
 	agg->pers->complete(agg->ppriv, req);
 }
@@ -297,6 +302,8 @@ int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req)
 	atomic_inc(&m->outstanding);
 	atomic64_inc(&m->submitted);
 	atomic64_inc(&m->q_submitted[qsel % FUSIOND_MAX_QUEUES]);
+	/* Before submit: the request may complete (and be freed) at once. */
+	trace_fusiond_submit(fusiond_agg_name(agg), m->slice->name, req);
 	ret = m->slice->ops->submit(m->slice, qsel, req);
 	if (ret) {
 		fusiond_unmap_req(req);
@@ -324,6 +331,7 @@ void fusiond_slice_complete(struct fusiond_slice *slice,
 	struct fusiond_agg *agg = m->agg;
 	s64 start;
 
+	trace_fusiond_complete(fusiond_agg_name(agg), slice->name, req);
 	fusiond_unmap_req(req);
 	if (unlikely(atomic64_read(&agg->failover_start)) &&
 	    !READ_ONCE(m->failed)) {
@@ -376,6 +384,9 @@ static void fusiond_member_fail(struct fusiond_member *m)
 		req->requeues++;
 		fusiond_submit(agg, req);
 	}
+	trace_fusiond_member_failed(fusiond_agg_name(agg), m->slice->name, n,
+				    agg->active ? agg->active->slice->name :
+						  "none");
 	if (agg->active)
 		pr_info("%s: member %s failed, %zu requests requeued, %s now active\n",
 			fusiond_agg_name(agg), m->slice->name, n,

@@ -100,3 +100,22 @@ agg_field() {
 json_get() {
 	python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
+
+# trace_on EVENT...: empty the trace buffer and record these fusiond events.
+TRACEFS=/sys/kernel/tracing
+trace_on() {
+	[ -e $TRACEFS/trace ] || mount -t tracefs nodev $TRACEFS
+	echo 0 >$TRACEFS/tracing_on
+	echo 8192 >$TRACEFS/buffer_size_kb
+	echo >$TRACEFS/trace
+	for e in "$@"; do
+		echo 1 >$TRACEFS/events/fusiond/$e/enable
+	done
+	echo 1 >$TRACEFS/tracing_on
+}
+
+# trace_off: stop recording; the events stay readable in $TRACEFS/trace.
+trace_off() {
+	echo 0 >$TRACEFS/tracing_on
+	echo 0 >$TRACEFS/events/fusiond/enable
+}

@@ -6,17 +6,26 @@
 # meaningless, ratios are what to compare.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# FusionD (fusiond-iops.sh): three virtio-blk cards on one fresh image, each
-# on a PCIe root port: two become aggregate members, the third stays with
-# virtio_blk for the direct comparison.
+# FusionD (fusiond-iops.sh): virtio-blk cards on one fresh image, each on a
+# PCIe root port: a and b become aggregate members, v stays with virtio_blk
+# for the direct comparison; c and d are each throttled to THROTTLE_IOPS
+# (their own QEMU throttle group), so that the members, not the emulated
+# CPUs, limit the second aggregate.
 img=$ROOT/build/bench/fusiond.img
 mkdir -p "$ROOT/build/bench"
 rm -f "$img"
 truncate -s 256M "$img"
+THROTTLE_IOPS=${THROTTLE_IOPS:-2000}
 qargs="-blockdev driver=raw,node-name=shared,file.driver=file,file.filename=$img"
-for c in a:1 b:2 v:3; do
-	qargs="$qargs -device pcie-root-port,id=rp${c#*:},chassis=${c#*:}"
-	qargs="$qargs -device virtio-blk-pci,drive=shared,share-rw=on,serial=fusion-${c%:*},bus=rp${c#*:}"
+for c in a:1 b:2 v:3 c:4 d:5; do
+	n=${c#*:} s=${c%:*} node=shared
+	qargs="$qargs -device pcie-root-port,id=rp$n,chassis=$n"
+	if [ "$s" = c ] || [ "$s" = d ]; then
+		qargs="$qargs -object throttle-group,id=thr$s,x-iops-total=$THROTTLE_IOPS"
+		qargs="$qargs -blockdev driver=throttle,throttle-group=thr$s,node-name=thr-$s,file=shared"
+		node=thr-$s
+	fi
+	qargs="$qargs -device virtio-blk-pci,drive=$node,share-rw=on,serial=fusion-$s,bus=rp$n"
 done
 exec "$ROOT/scripts/vm/run.sh" --timeout 1200 --live --qemu-args "$qargs" -- /bin/bash -c \
 	"cd $ROOT && scripts/vm/load-modules.sh >/dev/null &&

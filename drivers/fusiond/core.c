@@ -263,18 +263,8 @@ static void fusiond_finish(struct fusiond_agg *agg, struct fusiond_req *req,
 	agg->pers->complete(agg->ppriv, req);
 }
 
-/**
- * fusiond_submit() - send a request to a member of the aggregate
- * @agg: the aggregate
- * @req: a request whose segments are pinned guest pages
- *
- * Process context. The request completes exactly once through the
- * personality's complete callback, with req->status -EIO when no healthy
- * member is left.
- *
- * Return: 0 (the request is owned by the framework until it completes).
- */
-int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req)
+static int __fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req,
+			    bool defer_kick)
 {
 	struct fusiond_member *m;
 	unsigned int qsel;
@@ -304,7 +294,7 @@ int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req)
 	atomic64_inc(&m->q_submitted[qsel % FUSIOND_MAX_QUEUES]);
 	/* Before submit: the request may complete (and be freed) at once. */
 	trace_fusiond_submit(fusiond_agg_name(agg), m->slice->name, req);
-	ret = m->slice->ops->submit(m->slice, qsel, req);
+	ret = m->slice->ops->submit(m->slice, qsel, req, defer_kick);
 	if (ret) {
 		fusiond_unmap_req(req);
 		atomic_dec(&m->outstanding);
@@ -315,7 +305,59 @@ int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req)
 	up_read(&agg->rwsem);
 	return 0;
 }
+
+/**
+ * fusiond_submit() - send a request to a member of the aggregate
+ * @agg: the aggregate
+ * @req: a request whose segments are pinned guest pages
+ *
+ * Process context. The request completes exactly once through the
+ * personality's complete callback, with req->status -EIO when no healthy
+ * member is left.
+ *
+ * Return: 0 (the request is owned by the framework until it completes).
+ */
+int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req)
+{
+	return __fusiond_submit(agg, req, false);
+}
 EXPORT_SYMBOL_GPL(fusiond_submit);
+
+/**
+ * fusiond_queue() - fusiond_submit() without telling the member yet
+ * @agg: the aggregate
+ * @req: a request whose segments are pinned guest pages
+ *
+ * For a batch of requests: the caller must call fusiond_kick() after the
+ * last one (one doorbell per member queue instead of one per request).
+ * Process context.
+ *
+ * Return: 0 (the request is owned by the framework until it completes).
+ */
+int fusiond_queue(struct fusiond_agg *agg, struct fusiond_req *req)
+{
+	return __fusiond_submit(agg, req, true);
+}
+EXPORT_SYMBOL_GPL(fusiond_queue);
+
+/**
+ * fusiond_kick() - tell the members about requests from fusiond_queue()
+ * @agg: the aggregate
+ *
+ * Kicks every member still listed, failed ones included: a member being
+ * drained for removal still has to carry what it was given.
+ * Process context.
+ */
+void fusiond_kick(struct fusiond_agg *agg)
+{
+	struct fusiond_member *m;
+
+	down_read(&agg->rwsem);
+	list_for_each_entry(m, &agg->members, node)
+		m->slice->ops->kick(m->slice);
+	up_read(&agg->rwsem);
+}
+EXPORT_SYMBOL_GPL(fusiond_kick);
 
 /**
  * fusiond_slice_complete() - the card finished a request

@@ -81,6 +81,7 @@ struct dslice_queue {
 
 	spinlock_t lock;		/* protects everything below */
 	bool fenced;
+	bool kick_pending;		/* requests added, card not told yet */
 	u16 free_head;
 	u16 num_free;
 	u16 avail_idx;
@@ -142,15 +143,21 @@ static bool dslice_add(struct dslice_queue *q, struct fusiond_req *req)
 	return true;
 }
 
+/* Queue lock held. */
 static void dslice_kick(struct dslice_queue *q)
 {
-	/* The index update reaches memory before the doorbell. */
+	WRITE_ONCE(q->kick_pending, false);
+	/*
+	 * The index update reaches memory before the card's flags are read:
+	 * a card that is busy with the ring asks not to be notified.
+	 */
 	virt_mb();
-	iowrite16(q->index, q->notify);
+	if (!(le16_to_cpu(READ_ONCE(q->used->flags)) & VRING_USED_F_NO_NOTIFY))
+		iowrite16(q->index, q->notify);
 }
 
 static int dslice_submit(struct fusiond_slice *s, u16 queue,
-			 struct fusiond_req *req)
+			 struct fusiond_req *req, bool defer_kick)
 {
 	struct dslice *ds = to_dslice(s);
 	struct dslice_queue *q;
@@ -163,12 +170,16 @@ static int dslice_submit(struct fusiond_slice *s, u16 queue,
 	if (req->nsegs > q->size)
 		return -EINVAL;		/* would never fit the ring */
 	spin_lock_irqsave(&q->lock, flags);
-	if (q->fenced)
+	if (q->fenced) {
 		ret = -ENODEV;
-	else if (list_empty(&q->backlog) && dslice_add(q, req))
-		dslice_kick(q);
-	else
+	} else if (list_empty(&q->backlog) && dslice_add(q, req)) {
+		if (defer_kick)
+			WRITE_ONCE(q->kick_pending, true);
+		else
+			dslice_kick(q);
+	} else {
 		list_add_tail(&req->node, &q->backlog);
+	}
 	spin_unlock_irqrestore(&q->lock, flags);
 	return ret;
 }
@@ -312,8 +323,27 @@ static void dslice_fence(struct fusiond_slice *s, struct list_head *out)
 	mutex_unlock(&ds->fence_lock);
 }
 
+/* Ring the doorbell of each queue that got requests without one. */
+static void dslice_kick_all(struct fusiond_slice *s)
+{
+	struct dslice *ds = to_dslice(s);
+	unsigned long flags;
+
+	for (unsigned int i = 0; i < ds->nq; i++) {
+		struct dslice_queue *q = &ds->queues[i];
+
+		if (!READ_ONCE(q->kick_pending))
+			continue;
+		spin_lock_irqsave(&q->lock, flags);
+		if (q->kick_pending && !q->fenced)
+			dslice_kick(q);
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+}
+
 static const struct fusiond_slice_ops dslice_ops = {
 	.submit = dslice_submit,
+	.kick = dslice_kick_all,
 	.config_read = dslice_config_read,
 	.fence = dslice_fence,
 };

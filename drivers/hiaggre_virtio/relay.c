@@ -256,21 +256,23 @@ static bool hv_reap(struct hv_queue *q, bool live)
 	return any && live;
 }
 
-static void hv_process_avail(struct hv_queue *q)
+/* Hand the new requests to the framework. Returns how many. */
+static unsigned int hv_process_avail(struct hv_queue *q)
 {
 	struct hv_dev *hv = q->hv;
+	unsigned int queued = 0;
 	__le16 raw;
 	u16 avail_idx;
 
 	if (fusiond_dma_rw(hv->agg, q->avail + 2, &raw, sizeof(raw), false)) {
 		hv_needs_reset(hv, "avail ring not in mapped memory", q->index);
-		return;
+		return 0;
 	}
 	avail_idx = le16_to_cpu(raw);
 	if ((u16)(avail_idx - q->last_avail) > q->size) {
 		hv_needs_reset(hv, "avail index jumped past the queue size",
 			       q->index);
-		return;
+		return 0;
 	}
 	/* Ring entries are read after the index that published them. */
 	smp_rmb();
@@ -284,12 +286,12 @@ static void hv_process_avail(struct hv_queue *q)
 				   sizeof(raw), false)) {
 			hv_needs_reset(hv, "avail ring not in mapped memory",
 				       q->index);
-			return;
+			break;
 		}
 		head = le16_to_cpu(raw);
 		req = kmem_cache_alloc(hv_req_cache, GFP_KERNEL);
 		if (!req)
-			return;		/* retried at the next kick */
+			break;		/* retried at the next kick */
 		req->nsegs = 0;
 		req->requeues = 0;
 		req->status = 0;
@@ -306,11 +308,13 @@ static void hv_process_avail(struct hv_queue *q)
 			if (atomic_dec_and_test(&hv->inflight))
 				wake_up(&hv->idle_wq);
 			hv_needs_reset(hv, bad, q->index);
-			return;
+			break;
 		}
 		q->last_avail++;
-		fusiond_submit(hv->agg, req);
+		fusiond_queue(hv->agg, req);
+		queued++;
 	}
+	return queued;
 }
 
 static void hv_queue_work(struct work_struct *work)
@@ -326,8 +330,9 @@ static void hv_queue_work(struct work_struct *work)
 	mutex_unlock(&hv->lock);
 
 	signal = hv_reap(q, live);
-	if (live && !READ_ONCE(hv->broken))
-		hv_process_avail(q);
+	/* One doorbell per member queue for the whole batch. */
+	if (live && !READ_ONCE(hv->broken) && hv_process_avail(q))
+		fusiond_kick(hv->agg);
 	if (signal && vec != VIRTIO_MSI_NO_VECTOR)
 		fusiond_signal(hv->agg, vec);
 }

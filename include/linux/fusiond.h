@@ -86,8 +86,11 @@ struct fusiond_req {
  * struct fusiond_slice_ops - what a member driver offers the framework
  * @submit: queue @req on queue @queue of the card. Descriptors use
  *	seg->dma. Must not fail for lack of ring space (the slice keeps a
- *	backlog); returns -ENODEV once the card is fenced. Any context.
+ *	backlog); returns -ENODEV once the card is fenced. With @defer_kick
+ *	the card may not be told yet: a @kick follows. Any context.
  *	Mandatory.
+ * @kick: tell the card about every request submitted with @defer_kick
+ *	since the last kick. Any context. Mandatory.
  * @config_read: read @len bytes of the card's device-specific config at
  *	@offset. Process context. Mandatory.
  * @fence: stop the card for good (reset it, or accept that it is gone),
@@ -98,7 +101,8 @@ struct fusiond_req {
  */
 struct fusiond_slice_ops {
 	int (*submit)(struct fusiond_slice *slice, u16 queue,
-		      struct fusiond_req *req);
+		      struct fusiond_req *req, bool defer_kick);
+	void (*kick)(struct fusiond_slice *slice);
 	void (*config_read)(struct fusiond_slice *slice, unsigned int offset,
 			    void *buf, unsigned int len);
 	void (*fence)(struct fusiond_slice *slice, struct list_head *out);
@@ -181,6 +185,8 @@ void fusiond_personality_unregister(struct fusiond_personality *p);
 
 /* Services of the framework to a personality. */
 int fusiond_submit(struct fusiond_agg *agg, struct fusiond_req *req);
+int fusiond_queue(struct fusiond_agg *agg, struct fusiond_req *req);
+void fusiond_kick(struct fusiond_agg *agg);
 unsigned int fusiond_num_queues(struct fusiond_agg *agg);
 const char *fusiond_agg_name(struct fusiond_agg *agg);
 u64 fusiond_member_features(struct fusiond_agg *agg);

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Taking an aggregate apart while its VFIO device is open
-# (fusiond_teardown_test): hiaggre_dslice unloads under in-flight writes
-# (each completes once, OK or IOERR), hiaggre_virtio and fusiond stay
-# (EWOULDBLOCK), rmdir waits for the close. Then every module unloads, and
-# reloading them gives the cards back to hiaggre_dslice (driver_override).
+# (fusiond_teardown_test): hiaggre_virtio and fusiond stay (EWOULDBLOCK),
+# rmdir waits for the close while a member still fails over (injected
+# NEEDS_RESET), hiaggre_dslice unloads under in-flight writes (each
+# completes once, OK or IOERR). Then every module unloads, and reloading
+# them gives the cards back to hiaggre_dslice (driver_override).
 . "$SUITE_DIR/lib.sh"
 cards
 set -e
@@ -12,7 +13,7 @@ enabled_agg td0 ap
 [ "$(member_field td0 0 state)" = active ] || fail "A not active"
 
 set +e
-FUSIOND_AGG=$CFS/td0 "$BUILD_DIR/fusiond_teardown_test"
+FUSIOND_AGG=$CFS/td0 FUSIOND_MEMBER=$A "$BUILD_DIR/fusiond_teardown_test"
 rc=$?
 set -e
 dmesg | grep -E 'fusiond|hiaggre' | tail -n 6 | sed 's/^/# /'

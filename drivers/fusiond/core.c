@@ -509,11 +509,12 @@ EXPORT_SYMBOL_GPL(fusiond_num_queues);
  * fusiond_agg_name() - the aggregate's name, for log messages
  * @agg: the aggregate
  *
- * Return: the configfs directory name.
+ * Return: the configfs directory name, also while the directory is being
+ * removed (configfs clears the item's name before its release callback).
  */
 const char *fusiond_agg_name(struct fusiond_agg *agg)
 {
-	return config_item_name(&agg->group.cg_item);
+	return agg->name;
 }
 EXPORT_SYMBOL_GPL(fusiond_agg_name);
 
@@ -598,6 +599,7 @@ struct fusiond_agg *fusiond_agg_alloc(const char *name)
 
 	if (!agg)
 		return NULL;
+	strscpy(agg->name, name, sizeof(agg->name));
 	mutex_init(&agg->lock);
 	init_rwsem(&agg->rwsem);
 	INIT_LIST_HEAD(&agg->members);
@@ -611,7 +613,20 @@ void fusiond_agg_free(struct fusiond_agg *agg)
 {
 	struct fusiond_member *m, *tmp;
 
-	fusiond_agg_disable(agg, true);
+	/*
+	 * Disable without agg->lock: if the device is open, destroying it
+	 * waits for the user's close (vfio_unregister_group_dev()), and the
+	 * close waits for the requests the members hold, which a member
+	 * failing meanwhile only gives back once it got agg->lock (and the
+	 * registry lock before it) to fail over. The configfs item is gone
+	 * and every attribute call has returned, so nothing else reads or
+	 * changes agg->vdev now; the data path only uses it until the close.
+	 */
+	if (agg->vdev) {
+		fusiond_vfio_destroy(agg, true);
+		agg->pers->destroy(agg->ppriv);
+		agg->ppriv = NULL;
+	}
 	mutex_lock(&fusiond_registry_lock);
 	mutex_lock(&agg->lock);
 	list_for_each_entry_safe(m, tmp, &agg->members, node)

@@ -39,8 +39,12 @@ struct fusiond_member {
 struct fusiond_vdev;
 struct vfio_device;
 
+/* Longest aggregate name (configfs directory) configfs.c accepts. */
+#define FUSIOND_NAME_MAX	31
+
 struct fusiond_agg {
 	struct config_group group;
+	char name[FUSIOND_NAME_MAX + 1];	/* for logs, set at creation */
 	/*
 	 * Control path: type, mode, enable state, membership changes and
 	 * failure handling; taken before @rwsem.

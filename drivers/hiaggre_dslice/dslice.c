@@ -8,6 +8,14 @@
  * virtio_pci_modern_dev helpers; each data queue is a split ring owned here,
  * with one MSI-X vector per queue and one for configuration changes. The
  * framework gets the card as a struct fusiond_slice.
+ *
+ * Fault injection, for tests: writing 1 to the card's inject_needs_reset
+ * attribute (/sys/bus/pci/devices/BDF/inject_needs_reset, root only) makes
+ * the slice report a NEEDS_RESET failure to the framework through the very
+ * path a configuration interrupt with VIRTIO_CONFIG_S_NEEDS_RESET takes
+ * (QEMU's virtio-blk never sets that bit). The card itself keeps working
+ * until the framework fences it, so completions race with the failover as
+ * they would with a card that fails while answering.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -98,6 +106,7 @@ struct dslice {
 	u16 nq;
 	int config_irq;
 	bool registered;
+	bool injected;			/* NEEDS_RESET came from the attribute */
 	bool fenced;			/* under the fence_lock */
 	struct mutex fence_lock;	/* serialises fencing */
 	struct work_struct failed_work;
@@ -257,9 +266,39 @@ static void dslice_failed_work(struct work_struct *work)
 {
 	struct dslice *ds = container_of(work, struct dslice, failed_work);
 
-	dev_warn(&ds->pdev->dev, "card needs reset, reporting failure\n");
+	dev_warn(&ds->pdev->dev, "card needs reset%s, reporting failure\n",
+		 READ_ONCE(ds->injected) ? " (injected)" : "");
 	fusiond_slice_failed(&ds->slice);
 }
+
+/*
+ * Fault injection: "1" reports NEEDS_RESET as dslice_config_irq() does for
+ * the real status bit. Anything else is -EINVAL.
+ */
+static ssize_t inject_needs_reset_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	struct dslice *ds = dev_get_drvdata(dev);
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &v);
+	if (ret)
+		return ret;
+	if (v != 1)
+		return -EINVAL;
+	WRITE_ONCE(ds->injected, true);
+	schedule_work(&ds->failed_work);
+	return count;
+}
+static DEVICE_ATTR_WO(inject_needs_reset);
+
+static struct attribute *dslice_attrs[] = {
+	&dev_attr_inject_needs_reset.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(dslice);
 
 static void dslice_config_read(struct fusiond_slice *s, unsigned int offset,
 			       void *buf, unsigned int len)
@@ -577,6 +616,8 @@ static struct pci_driver dslice_driver = {
 	.id_table = NULL,
 	.probe = dslice_probe,
 	.remove = dslice_remove,
+	/* Added after probe and removed before remove: drvdata is set. */
+	.dev_groups = dslice_groups,
 };
 module_pci_driver(dslice_driver);
 

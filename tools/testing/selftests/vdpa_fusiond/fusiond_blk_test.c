@@ -116,53 +116,18 @@ static struct io_result do_io(struct vfblk *b, unsigned int count, bool write,
 	return r;
 }
 
-/* Read the blocks through the third path (O_DIRECT) and compare. */
-static int verify_image(const char *dev, unsigned int count, uint64_t base,
-			uint32_t seed)
-{
-	int fd = open(dev, O_RDONLY | O_DIRECT);
-	int bad = 0;
-	uint8_t *buf;
-
-	if (fd < 0)
-		return -1;
-	if (posix_memalign((void **)&buf, 4096, VFBLK_BLOCK)) {
-		close(fd);
-		return -1;
-	}
-	for (unsigned int k = 0; k < count; k++) {
-		if (pread(fd, buf, VFBLK_BLOCK, (base + k * 8) * 512) != VFBLK_BLOCK) {
-			bad++;
-			continue;
-		}
-		for (unsigned int i = 0; i < VFBLK_BLOCK; i++) {
-			if (buf[i] != pattern(k, i, seed)) {
-				bad++;
-				break;
-			}
-		}
-	}
-	free(buf);
-	close(fd);
-	return bad;
-}
-
 /* Open the aggregate and bring it up with NQ queues. */
 static void open_agg(struct __test_metadata *_metadata, struct vfblk *b,
 		     const char **dirp)
 {
 	const char *dir = getenv("FUSIOND_AGG");
-	int group, ret;
+	int ret;
 
 	*dirp = dir;
 	if (!dir)
 		SKIP(return, "FUSIOND_AGG not set (aa_io.sh sets it)");
-	group = vfblk_group_of(dir);
-	ASSERT_GE(group, 0) TH_LOG("no vfio_group in %s", dir);
-	ret = vfblk_open(b, group);
-	ASSERT_EQ(0, ret) TH_LOG("vfblk_open: %s", strerror(-ret));
-	ret = vfblk_init(b, NQ, VFBLK_QSIZE);
-	ASSERT_EQ(0, ret) TH_LOG("vfblk_init: %s", strerror(-ret));
+	ret = vfblk_setup(b, dir, NQ, VFBLK_QSIZE);
+	ASSERT_EQ(0, ret) TH_LOG("vfblk_setup %s: %s", dir, strerror(-ret));
 }
 
 FIXTURE(agg) {
@@ -198,7 +163,7 @@ TEST_F(agg, write_read_verify)
 	ASSERT_EQ(0, r.dups);
 	ASSERT_EQ(0, r.mismatches);
 	ASSERT_NE(NULL, vdev);
-	ASSERT_EQ(0, verify_image(vdev, count, base, seed));
+	ASSERT_EQ(0, vfblk_verify_image(vdev, base, count, 8, pattern, seed));
 }
 
 /* AA: both members carried requests. */
@@ -241,21 +206,6 @@ TEST_F(agg, aa_queue_depth_one_alternates)
 	}
 }
 
-static int write_attr(const char *dir, const char *attr, const char *val)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, attr);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /*
  * Hot-remove a member from the open, live aggregate (it is drained), then
  * hot-add it back: I/O keeps working, and the re-added member takes load.
@@ -268,7 +218,7 @@ TEST_F(agg, hot_remove_add_member)
 
 	ASSERT_GE(vfblk_member_stat(self->dir, 1, "submitted", name,
 				    sizeof(name)), 0);
-	ASSERT_EQ(0, write_attr(self->dir, "remove_member", name));
+	ASSERT_EQ(0, vfblk_write_attr(self->dir, "remove_member", name));
 	ASSERT_EQ(-1, vfblk_member_stat(self->dir, 1, "submitted", NULL, 0));
 	a0 = vfblk_member_stat(self->dir, 0, "submitted", first, sizeof(first));
 	r = do_io(&self->b, 32, true, 49152, 3);
@@ -276,7 +226,7 @@ TEST_F(agg, hot_remove_add_member)
 	a1 = vfblk_member_stat(self->dir, 0, "submitted", NULL, 0);
 	EXPECT_EQ(32, a1 - a0);
 
-	ASSERT_EQ(0, write_attr(self->dir, "add_member", name));
+	ASSERT_EQ(0, vfblk_write_attr(self->dir, "add_member", name));
 	r = do_io(&self->b, 64, true, 49152, 4);
 	ASSERT_EQ(0, r.errors);
 	r = do_io(&self->b, 64, false, 49152, 4);
@@ -293,7 +243,7 @@ TEST_F(agg, hot_remove_add_member)
  */
 TEST_F(agg, busy_while_open)
 {
-	EXPECT_EQ(-EBUSY, write_attr(self->dir, "enable", "0"));
+	EXPECT_EQ(-EBUSY, vfblk_write_attr(self->dir, "enable", "0"));
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "fusiond", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "hiaggre_virtio", O_NONBLOCK));

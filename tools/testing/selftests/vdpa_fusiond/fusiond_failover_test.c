@@ -36,9 +36,11 @@ static uint64_t now_us(void)
 	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
 }
 
-static uint8_t pattern(uint64_t block, unsigned int i)
+#define SEED		0x5a
+
+static uint8_t pattern(uint64_t block, unsigned int i, uint32_t seed)
 {
-	return (uint8_t)(block * 37 + i * 11 + (i >> 9) + 0x5a);
+	return (uint8_t)(block * 37 + i * 11 + (i >> 9) + seed);
 }
 
 static uint8_t completions[MAX_BLOCKS];
@@ -55,17 +57,12 @@ TEST(ap_failover_stream)
 	long long fo0;
 	pid_t child = -1;
 	struct vfblk b;
-	int group, ret, fd, bad = 0;
-	uint8_t *buf;
+	int ret;
 
 	if (!dir || !cmd || !vdev)
 		SKIP(return, "FUSIOND_AGG/FAIL_CMD/VERIFY not set (ap_failover.sh)");
-	group = vfblk_group_of(dir);
-	ASSERT_GE(group, 0);
-	ret = vfblk_open(&b, group);
-	ASSERT_EQ(0, ret) TH_LOG("vfblk_open: %s", strerror(-ret));
-	ret = vfblk_init(&b, NQ, VFBLK_QSIZE);
-	ASSERT_EQ(0, ret) TH_LOG("vfblk_init: %s", strerror(-ret));
+	ret = vfblk_setup(&b, dir, NQ, VFBLK_QSIZE);
+	ASSERT_EQ(0, ret) TH_LOG("vfblk_setup %s: %s", dir, strerror(-ret));
 	fo0 = vfblk_agg_stat(dir, "failovers");
 	/* Every write goes to a block of its own. */
 	max_blocks = MAX_BLOCKS;
@@ -88,7 +85,7 @@ TEST(ap_failover_stream)
 					continue;
 				data = vfblk_data(&b, q, s);
 				for (unsigned int i = 0; i < VFBLK_BLOCK; i++)
-					data[i] = pattern(next, i);
+					data[i] = pattern(next, i, SEED);
 				ASSERT_LE(0, vfblk_submit(&b, q, s, true,
 							  BASE + next * 8ULL));
 				inflight[q][s] = next++;
@@ -157,25 +154,7 @@ TEST(ap_failover_stream)
 		EXPECT_EQ(1, completions[k]);
 
 	/* Everything is on the image, read through the third path. */
-	fd = open(vdev, O_RDONLY | O_DIRECT);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, VFBLK_BLOCK));
-	for (unsigned int k = 0; k < next; k++) {
-		if (pread(fd, buf, VFBLK_BLOCK, (BASE + k * 8ULL) * 512) !=
-		    VFBLK_BLOCK) {
-			bad++;
-			continue;
-		}
-		for (unsigned int i = 0; i < VFBLK_BLOCK; i++) {
-			if (buf[i] != pattern(k, i)) {
-				bad++;
-				break;
-			}
-		}
-	}
-	free(buf);
-	close(fd);
-	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, vfblk_verify_image(vdev, BASE, next, 8, pattern, SEED));
 	vfblk_close(&b);
 }
 

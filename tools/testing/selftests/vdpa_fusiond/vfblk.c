@@ -475,6 +475,65 @@ int vfblk_group_of(const char *aggdir)
 	return buf[0] ? atoi(buf) : -ENOENT;
 }
 
+int vfblk_setup(struct vfblk *b, const char *aggdir, unsigned int nq,
+		unsigned int qsize)
+{
+	int group = vfblk_group_of(aggdir);
+	int ret;
+
+	if (group < 0)
+		return group;
+	ret = vfblk_open(b, group);
+	return ret ? ret : vfblk_init(b, nq, qsize);
+}
+
+int vfblk_write_attr(const char *aggdir, const char *attr, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", aggdir, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int vfblk_verify_image(const char *dev, uint64_t base, unsigned int count,
+		       unsigned int stride, vfblk_pattern_fn *pattern,
+		       uint32_t seed)
+{
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+	int bad = 0;
+	uint8_t *buf;
+
+	if (fd < 0)
+		return -1;
+	if (posix_memalign((void **)&buf, 4096, VFBLK_BLOCK)) {
+		close(fd);
+		return -1;
+	}
+	for (unsigned int k = 0; k < count; k++) {
+		if (pread(fd, buf, VFBLK_BLOCK, (base + (uint64_t)k * stride) *
+			  VFBLK_SECTOR) != VFBLK_BLOCK) {
+			bad++;
+			continue;
+		}
+		for (unsigned int i = 0; i < VFBLK_BLOCK; i++) {
+			if (buf[i] != pattern(k, i, seed)) {
+				bad++;
+				break;
+			}
+		}
+	}
+	free(buf);
+	close(fd);
+	return bad;
+}
+
 static long long stat_in_line(const char *line, const char *key)
 {
 	char pat[64];

@@ -86,6 +86,22 @@ void vfblk_set_desc(struct vfblk *b, unsigned int q, unsigned int i,
 void vfblk_publish(struct vfblk *b, unsigned int q, uint16_t head);
 
 int vfblk_group_of(const char *aggdir);
+/* vfblk_group_of() + vfblk_open() + vfblk_init(); 0 or -errno. */
+int vfblk_setup(struct vfblk *b, const char *aggdir, unsigned int nq,
+		unsigned int qsize);
+/* Write @val to the attribute @attr of an aggregate; 0 or -errno. */
+int vfblk_write_attr(const char *aggdir, const char *attr, const char *val);
+
+/* Byte @i of test block @block for a given @seed. */
+typedef uint8_t vfblk_pattern_fn(uint64_t block, unsigned int i, uint32_t seed);
+/*
+ * Read @count blocks of VFBLK_BLOCK bytes from block device @dev with
+ * O_DIRECT, block k at sector @base + k * @stride, and compare each with
+ * @pattern. Returns the number of bad blocks, or -1 if @dev cannot be read.
+ */
+int vfblk_verify_image(const char *dev, uint64_t base, unsigned int count,
+		       unsigned int stride, vfblk_pattern_fn *pattern,
+		       uint32_t seed);
 /* Counters of an aggregate: value of "@key" on the "member NAME" line. */
 long long vfblk_member_stat(const char *aggdir, int member_idx,
 			    const char *key, char *name, size_t name_len);

@@ -6,7 +6,10 @@
 # BUILD_DIR (built C tests) or a script in SUITE_DIR, optionally followed by
 # tags.  Tag "slow" marks a volume test (bulk traffic, file systems) whose
 # kernel paths the other tests already cover: with VDPA_QUICK=1 (the debug
-# tier of "make check") it is reported as skipped. SUITE_DIR/settings may
+# tier of "make check") it is reported as skipped. Tag "no-lockdep" marks a
+# test whose path makes lockdep report a lock order that is not ours (see
+# the comment in that suite's tests.list): on a kernel with lockdep it is
+# reported as skipped, and it runs in the Debian tier. SUITE_DIR/settings may
 # set timeout=N (seconds per test, default 120). Exit codes: 0 pass, 4 skip,
 # anything else fail. A test also fails if the kernel log gains a line matching
 # scripts/vm/bad-patterns.txt while it runs. Ends with
@@ -91,6 +94,11 @@ for line in "${tests[@]}"; do
 	read -r t tags <<<"$line"
 	if [ "${VDPA_QUICK:-0}" = 1 ] && [[ " $tags " == *" slow "* ]]; then
 		echo "ok $i $t # SKIP slow: only in the full run (make test-dbg)"
+		skip=$((skip + 1))
+		continue
+	fi
+	if [[ " $tags " == *" no-lockdep "* ]] && [ -e /proc/lockdep ]; then
+		echo "ok $i $t # SKIP no-lockdep: lockdep reports an upstream lock order on its path (see tests.list)"
 		skip=$((skip + 1))
 		continue
 	fi

@@ -18,7 +18,7 @@ enabled_agg nr0 ap
 [ "$(member_field nr0 1 state)" = standby ] || fail "B not standby"
 
 set +e
-FUSIOND_AGG=$CFS/nr0 FUSIOND_VERIFY=$V FUSIOND_FAIL_CMD="echo 1 >$INJ" \
+FUSIOND_AGG=$CFS/nr0 FUSIOND_VERIFY=$V FUSIOND_FAIL_WRITE=$INJ \
 	"$BUILD_DIR/fusiond_failover_test"
 rc=$?
 set -e

@@ -4,8 +4,11 @@
  *
  * Writes blocks in sequence through an AP aggregate, several in flight per
  * queue; after a warm-up it runs $FUSIOND_FAIL_CMD (ap_failover.sh: QMP
- * device_del of the active card) and keeps writing until the aggregate
- * reports a failover and a few hundred more writes completed. Every write
+ * device_del of the active card) in a child, or writes "1" to the file
+ * $FUSIOND_FAIL_WRITE (ap_needs_reset.sh: the injection attribute; no
+ * process to start, so the stream is not slowed while the failure lands),
+ * and keeps writing until the aggregate reports a failover and a few
+ * hundred more writes completed. Every write
  * must complete exactly once with status OK; then all blocks are read back
  * through the aggregate and through $FUSIOND_VERIFY. The longest gap
  * between two completions (the stall) is printed.
@@ -49,6 +52,8 @@ TEST(ap_failover_stream)
 {
 	const char *dir = getenv("FUSIOND_AGG");
 	const char *cmd = getenv("FUSIOND_FAIL_CMD");
+	const char *fail_write = getenv("FUSIOND_FAIL_WRITE");
+	int fail_fd = -1;
 	const char *vdev = getenv("FUSIOND_VERIFY");
 	int64_t inflight[NQ][DEPTH];
 	unsigned int next = 0, done = 0, errors = 0, dups = 0, after = 0;
@@ -59,8 +64,13 @@ TEST(ap_failover_stream)
 	struct vfblk b;
 	int ret;
 
-	if (!dir || !cmd || !vdev)
-		SKIP(return, "FUSIOND_AGG/FAIL_CMD/VERIFY not set (ap_failover.sh)");
+	if (!dir || !(cmd || fail_write) || !vdev)
+		SKIP(return, "FUSIOND_AGG, FAIL_CMD/FAIL_WRITE or VERIFY unset");
+	if (fail_write) {
+		fail_fd = open(fail_write, O_WRONLY);
+		ASSERT_LE(0, fail_fd) TH_LOG("open %s: %s", fail_write,
+					     strerror(errno));
+	}
 	ret = vfblk_setup(&b, dir, NQ, VFBLK_QSIZE);
 	ASSERT_EQ(0, ret) TH_LOG("vfblk_setup %s: %s", dir, strerror(-ret));
 	fo0 = vfblk_agg_stat(dir, "failovers");
@@ -119,7 +129,13 @@ TEST(ap_failover_stream)
 				stall = t - last;
 			last = t;
 		}
-		if (done >= 100 && child < 0) {
+		if (done >= 100 && fail_fd >= 0 && !t_fail) {
+			ASSERT_EQ(1, write(fail_fd, "1", 1));
+			close(fail_fd);
+			t_fail = now_us();
+			stall = 0;	/* the stall of interest is after this */
+		}
+		if (done >= 100 && !fail_write && child < 0) {
 			child = fork();
 			ASSERT_LE(0, child);
 			if (!child) {
@@ -140,7 +156,7 @@ TEST(ap_failover_stream)
 	}
 	TH_LOG("%u writes, %u errors, %u duplicated, %u lost", done, errors,
 	       dups, next - done);
-	TH_LOG("longest completion gap after device_del: %llu us",
+	TH_LOG("longest completion gap after the failure: %llu us",
 	       (unsigned long long)stall);
 	TH_LOG("of it, failure report to a survivor's completion: %lld us",
 	       vfblk_agg_stat(dir, "failover_us"));

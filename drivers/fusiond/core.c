@@ -878,7 +878,7 @@ ssize_t fusiond_agg_show(struct fusiond_agg *agg, char *buf)
 			   atomic64_read(&agg->failed_reqs),
 			   div_s64(atomic64_read(&agg->failover_ns), NSEC_PER_USEC));
 	if (agg->vdev)
-		n += fusiond_vfio_show_pins(agg, buf, n);
+		n += fusiond_pins_show(fusiond_vfio_pins(agg), buf, n);
 	for (unsigned int q = 0; q < agg->num_queues; q++)
 		n += sysfs_emit_at(buf, n, "queue %u submitted %lld completed %lld\n",
 				   q, atomic64_read(&agg->q_submitted[q]),

@@ -139,7 +139,6 @@ ssize_t fusiond_pins_show(struct fusiond_pins *pc, char *buf, ssize_t at);
 
 /* vfio.c */
 struct fusiond_pins *fusiond_vfio_pins(struct fusiond_agg *agg);
-ssize_t fusiond_vfio_show_pins(struct fusiond_agg *agg, char *buf, ssize_t at);
 int fusiond_vfio_create(struct fusiond_agg *agg);
 /* Returns -EBUSY if the device is open and !@force. */
 int fusiond_vfio_destroy(struct fusiond_agg *agg, bool force);

@@ -63,12 +63,6 @@ struct fusiond_pins *fusiond_vfio_pins(struct fusiond_agg *agg)
 	return &agg->vdev->pins;
 }
 
-/* Under agg->lock, while enabled. */
-ssize_t fusiond_vfio_show_pins(struct fusiond_agg *agg, char *buf, ssize_t at)
-{
-	return fusiond_pins_show(&agg->vdev->pins, buf, at);
-}
-
 /**
  * fusiond_signal() - raise MSI-X vector @vector (signal its eventfd)
  * @agg: an enabled aggregate

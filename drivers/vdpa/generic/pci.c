@@ -1,0 +1,976 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdpa_gen_pci: a vDPA device of any virtio type on top of a virtio-pci
+ * function (Documentation/vdpa/generic-pci.rst).
+ *
+ * The driver has no ID table: it only takes a function the administrator
+ * hands over with driver_override + bind.  Each such function becomes one
+ * management device whose class is the function's own virtio device ID, so
+ * `vdpa dev add` creates a net, blk, scsi, rng... device as the card is,
+ * and one vDPA device per function may exist at a time.
+ *
+ * Direct mode (all there is so far): the vDPA driver's rings and buffers
+ * are given to the function as they are.  Features, status, config space
+ * and queue setup pass through to the card with the kernel's
+ * virtio_pci_modern_dev helpers; kicks write the queue's doorbell; MSI-X
+ * vectors call the driver's callbacks.
+ *
+ * Addresses.  The vDPA device's dma_dev is the PCI function itself, so an
+ * in-kernel driver (virtio_vdpa) maps its buffers with the function's own
+ * DMA API and the card sees those addresses.  A user-space driver
+ * (vhost_vdpa, vdpa_migrate) instead goes through our dma_map/dma_unmap:
+ * the first map attaches an IOMMU domain of our own to the function and
+ * every map goes into it, mirrored in a vhost_iotlb.  The domain is
+ * detached again once the device is reset and holds no map, so the DMA
+ * API works again for the next driver.  Without an IOMMU only in-kernel
+ * drivers are possible.  The top of the IOVA space is kept back for the
+ * rings of the future shadow-virtqueue mode.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/interrupt.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/vdpa.h>
+#include <linux/vhost_iotlb.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci_modern.h>
+#include <uapi/linux/vdpa.h>
+#include <uapi/linux/virtio_pci.h>
+
+/*
+ * Transport features the 6.1 vDPA bus cannot carry to a driver: it has no
+ * notification data in kick_vq, no per-queue reset, and SR-IOV and the
+ * admin queue belong to whoever owns the physical function.  Every other
+ * bit, device-specific ones included, passes through.
+ */
+#define GPCI_F_SR_IOV			37
+#define GPCI_F_NOTIFICATION_DATA	38
+#define GPCI_F_NOTIF_CONFIG_DATA	39
+#define GPCI_F_RING_RESET		40
+#define GPCI_F_ADMIN_VQ			41
+#define GPCI_FEATURES_HIDDEN \
+	(BIT_ULL(GPCI_F_SR_IOV) | BIT_ULL(GPCI_F_NOTIFICATION_DATA) | \
+	 BIT_ULL(GPCI_F_NOTIF_CONFIG_DATA) | BIT_ULL(GPCI_F_RING_RESET) | \
+	 BIT_ULL(GPCI_F_ADMIN_VQ))
+
+/* IOVAs at the top of the domain, for the shadow-virtqueue mode's rings. */
+#define GPCI_SHADOW_IOVA_SIZE	SZ_64M
+/* Map entries a user-space driver may create. */
+#define GPCI_IOTLB_LIMIT	65536
+/* Largest queue size offered (the vDPA bus asks once per device). */
+#define GPCI_VQ_NUM_MAX		1024U
+#define GPCI_RESET_TIMEOUT_MS	1000
+#define GPCI_CONFIG_VECTOR	0
+
+struct gpci_mgmt;
+
+/**
+ * struct gpci_vq - one virtqueue of the function
+ * @dev: owning device
+ * @notify: mapped doorbell
+ * @notify_pa: physical address of the doorbell (for get_vq_notification)
+ * @cb_lock: protects @cb against the interrupt handler
+ * @cb: the driver's used-buffer callback
+ * @irq: Linux IRQ of the queue's own vector, or -1 when queues share one
+ * @enabled: the queue was enabled since the last reset, so the card may
+ *	have moved past the initial ring position
+ */
+struct gpci_vq {
+	struct gpci_dev *dev;
+	void __iomem *notify;
+	resource_size_t notify_pa;
+	spinlock_t cb_lock; /* @cb vs the interrupt handler */
+	struct vdpa_callback cb;
+	int irq;
+	bool enabled;
+};
+
+/**
+ * struct gpci_dev - the vDPA device of a function (at most one)
+ * @vdpa: vdpa device; must stay the first member
+ * @gm: management device (the function)
+ * @device_features: features offered: the card's, minus the hidden ones,
+ *	restricted to what `vdpa dev add ... device_features` asked for
+ * @driver_features: features the driver wrote last (what the card got
+ *	may have ACCESS_PLATFORM added)
+ * @nvqs: queues of the card
+ * @vq_num_max: largest queue size every queue of the card takes
+ * @vqs: the queues
+ * @nvec: MSI-X vectors allocated (0: none)
+ * @config_irq: Linux IRQ of the config vector (0), or -1
+ * @shared_irq: Linux IRQ of vector 1 when every queue uses it, or -1 when
+ *	each queue has a vector of its own (&gpci_vq.irq)
+ * @config_lock: protects @config_cb against the interrupt handler
+ * @config_cb: the driver's config-change callback
+ * @map_lock: protects @domain, @attached and @iotlb
+ * @domain: IOMMU domain for user-space drivers, NULL without an IOMMU
+ * @attached: @domain is attached to the function
+ * @iotlb: mirror of what @domain maps (IOVA -> PA, permissions)
+ * @iova_range: IOVAs a driver may map
+ */
+struct gpci_dev {
+	struct vdpa_device vdpa;
+	struct gpci_mgmt *gm;
+	u64 device_features;
+	u64 driver_features;
+	u16 nvqs;
+	u16 vq_num_max;
+	struct gpci_vq *vqs;
+	int nvec;
+	int config_irq;
+	int shared_irq;
+	spinlock_t config_lock; /* @config_cb vs the interrupt handler */
+	struct vdpa_callback config_cb;
+	struct mutex map_lock; /* @domain, @attached, @iotlb */
+	struct iommu_domain *domain;
+	bool attached;
+	struct vhost_iotlb *iotlb;
+	struct vdpa_iova_range iova_range;
+};
+
+/**
+ * struct gpci_mgmt - management device of one admin-bound function
+ * @mgmt: vdpa management device
+ * @mdev: the card, seen through the modern virtio-pci helpers
+ * @pdev: the function
+ * @ids: @mgmt's class: the card's device ID, zero-terminated
+ * @gdev: the vDPA device, or NULL; set and cleared by dev_add/dev_del,
+ *	which the vdpa core serialises
+ */
+struct gpci_mgmt {
+	struct vdpa_mgmt_dev mgmt;
+	struct virtio_pci_modern_device mdev;
+	struct pci_dev *pdev;
+	struct virtio_device_id ids[2];
+	struct gpci_dev *gdev;
+};
+
+static struct gpci_dev *to_gpci(struct vdpa_device *vdpa)
+{
+	return container_of(vdpa, struct gpci_dev, vdpa);
+}
+
+static struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)
+{
+	return &gd->gm->mdev;
+}
+
+static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+
+	return idx < gd->nvqs ? &gd->vqs[idx] : NULL;
+}
+
+/* ---- interrupts ---------------------------------------------------------- */
+
+/*
+ * MSI-X vectors are never shared with another device, so every handler
+ * says it handled the interrupt, with or without a callback to call.
+ */
+static void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
+{
+	struct vdpa_callback cb;
+
+	spin_lock(lock);
+	cb = *cbp;
+	spin_unlock(lock);
+	if (cb.callback)
+		cb.callback(cb.private);
+}
+
+static irqreturn_t gpci_vq_irq(int irq, void *data)
+{
+	struct gpci_vq *vq = data;
+
+	gpci_run_cb(&vq->cb_lock, &vq->cb);
+	return IRQ_HANDLED;
+}
+
+/* Queues share one vector: each may have used buffers. */
+static irqreturn_t gpci_shared_irq(int irq, void *data)
+{
+	struct gpci_dev *gd = data;
+
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t gpci_config_irq(int irq, void *data)
+{
+	struct gpci_dev *gd = data;
+
+	gpci_run_cb(&gd->config_lock, &gd->config_cb);
+	return IRQ_HANDLED;
+}
+
+static void gpci_free_irqs(struct gpci_dev *gd)
+{
+	struct pci_dev *pdev = gd->gm->pdev;
+
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		if (gd->vqs[i].irq >= 0)
+			free_irq(gd->vqs[i].irq, &gd->vqs[i]);
+		gd->vqs[i].irq = -1;
+	}
+	if (gd->shared_irq >= 0)
+		free_irq(gd->shared_irq, gd);
+	gd->shared_irq = -1;
+	if (gd->config_irq >= 0)
+		free_irq(gd->config_irq, gd);
+	gd->config_irq = -1;
+	if (gd->nvec)
+		pci_free_irq_vectors(pdev);
+	gd->nvec = 0;
+}
+
+/*
+ * Vector 0 for config changes, then one per queue (1 + i) if the card has
+ * that many, otherwise vector 1 shared by every queue.
+ */
+static int gpci_request_irqs(struct gpci_dev *gd)
+{
+	struct pci_dev *pdev = gd->gm->pdev;
+	const char *name = pci_name(pdev);
+	int nvec, irq, ret;
+
+	nvec = pci_alloc_irq_vectors(pdev, 2, gd->nvqs + 1, PCI_IRQ_MSIX);
+	if (nvec < 0)
+		return nvec;
+	gd->nvec = nvec;
+
+	irq = pci_irq_vector(pdev, GPCI_CONFIG_VECTOR);
+	ret = request_irq(irq, gpci_config_irq, 0, name, gd);
+	if (ret)
+		goto err_free;
+	gd->config_irq = irq;
+
+	if (nvec < gd->nvqs + 1) {
+		irq = pci_irq_vector(pdev, 1);
+		ret = request_irq(irq, gpci_shared_irq, 0, name, gd);
+		if (ret)
+			goto err_free;
+		gd->shared_irq = irq;
+		return 0;
+	}
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		irq = pci_irq_vector(pdev, 1 + i);
+		ret = request_irq(irq, gpci_vq_irq, 0, name, &gd->vqs[i]);
+		if (ret)
+			goto err_free;
+		gd->vqs[i].irq = irq;
+	}
+	return 0;
+
+err_free:
+	gpci_free_irqs(gd);
+	return ret;
+}
+
+static u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx)
+{
+	return gd->shared_irq >= 0 ? 1 : 1 + idx;
+}
+
+/* ---- status and reset ---------------------------------------------------- */
+
+static u8 gpci_get_status(struct vdpa_device *vdpa)
+{
+	return vp_modern_get_status(gpci_card(to_gpci(vdpa)));
+}
+
+/* map_lock held: let the DMA API have the function again if nothing maps. */
+static void gpci_maybe_detach(struct gpci_dev *gd)
+{
+	struct device *dev = &gd->gm->pdev->dev;
+
+	lockdep_assert_held(&gd->map_lock);
+	if (!gd->attached || vhost_iotlb_itree_first(gd->iotlb, 0, ULLONG_MAX))
+		return;
+	iommu_detach_device(gd->domain, dev);
+	gd->attached = false;
+}
+
+/*
+ * Reset the card and wait until it says so (virtio 1.x 4.1.4.3.2): once it
+ * reads back 0 the card no longer touches driver memory.
+ */
+static int gpci_reset(struct vdpa_device *vdpa)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	unsigned long timeout = jiffies + msecs_to_jiffies(GPCI_RESET_TIMEOUT_MS);
+	u8 st;
+
+	vp_modern_set_status(card, 0);
+	while ((st = vp_modern_get_status(card)) != 0) {
+		if (st == 0xff || time_after(jiffies, timeout)) {
+			dev_err(&vdpa->dev, "card did not reset (status %#x)\n",
+				st);
+			return -ETIMEDOUT;
+		}
+		usleep_range(1000, 2000);
+	}
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gd->vqs[i].enabled = false;
+	gd->driver_features = 0;
+
+	mutex_lock(&gd->map_lock);
+	gpci_maybe_detach(gd);
+	mutex_unlock(&gd->map_lock);
+	return 0;
+}
+
+static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+
+	if (!status) {
+		gpci_reset(vdpa);
+		return;
+	}
+	/* The card forgot its config vector when it was reset. */
+	if (!vp_modern_get_status(card) &&
+	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
+		dev_warn(&vdpa->dev, "card refused the config vector\n");
+	vp_modern_set_status(card, status);
+}
+
+/* ---- features ------------------------------------------------------------ */
+
+static u64 gpci_get_device_features(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->device_features;
+}
+
+/*
+ * A card that offers ACCESS_PLATFORM always gets it: whatever the vDPA
+ * driver acked, the card's DMA goes through the platform's translation
+ * (the DMA API's or our domain), never around it.
+ */
+static int gpci_set_driver_features(struct vdpa_device *vdpa, u64 features)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	u64 card = features;
+
+	if (features & ~gd->device_features)
+		return -EINVAL;
+	if (gd->device_features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+		card |= BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+	vp_modern_set_features(gpci_card(gd), card);
+	gd->driver_features = features;
+	return 0;
+}
+
+static u64 gpci_get_driver_features(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->driver_features;
+}
+
+/* ---- virtqueues ---------------------------------------------------------- */
+
+static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+			       u64 desc_area, u64 driver_area, u64 device_area)
+{
+	if (!gpci_vq(vdpa, idx))
+		return -EINVAL;
+	vp_modern_queue_address(gpci_card(to_gpci(vdpa)), idx, desc_area,
+				driver_area, device_area);
+	return 0;
+}
+
+static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	if (gpci_vq(vdpa, idx))
+		vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
+}
+
+static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->vq_num_max;
+}
+
+/*
+ * One value for every queue: the smallest maximum of the card.  Read right
+ * after a reset, before a driver wrote its own sizes over them.
+ */
+static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
+{
+	u32 max = GPCI_VQ_NUM_MAX;
+
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		u16 n = vp_modern_get_queue_size(gpci_card(gd), i);
+
+		if (n)
+			max = min_t(u32, max, n);
+	}
+	return max;
+}
+
+static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (vq)
+		iowrite16(idx, vq->notify);
+}
+
+static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+			   struct vdpa_callback *cb)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	unsigned long flags;
+
+	if (!vq)
+		return;
+	spin_lock_irqsave(&vq->cb_lock, flags);
+	vq->cb = *cb;
+	spin_unlock_irqrestore(&vq->cb_lock, flags);
+}
+
+/*
+ * A virtio-pci queue cannot be disabled once enabled (4.1.4.3.2): without
+ * RING_RESET only a device reset stops it, so "not ready" is ignored and
+ * get_vq_ready keeps telling the truth.
+ */
+static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	u16 vec;
+
+	if (!vq || !ready || vp_modern_get_queue_enable(card, idx))
+		return;
+	vec = gpci_vq_vector(gd, idx);
+	if (vp_modern_queue_vector(card, idx, vec) != vec)
+		dev_warn(&vdpa->dev, "queue %u: card refused vector %u\n", idx,
+			 vec);
+	vq->enabled = true;
+	vp_modern_set_queue_enable(card, idx, true);
+}
+
+static bool gpci_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
+{
+	if (!gpci_vq(vdpa, idx))
+		return false;
+	return vp_modern_get_queue_enable(gpci_card(to_gpci(vdpa)), idx);
+}
+
+static bool gpci_packed(struct gpci_dev *gd)
+{
+	return gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+}
+
+/*
+ * A virtio-pci card has no register for its ring position.  Direct mode
+ * only knows it while a queue was never enabled since the reset: it is
+ * still the initial one.  The shadow mode knows it always.
+ */
+static int gpci_get_vq_state(struct vdpa_device *vdpa, u16 idx,
+			     struct vdpa_vq_state *state)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	if (vq->enabled)
+		return -EOPNOTSUPP;
+	memset(state, 0, sizeof(*state));
+	if (gpci_packed(to_gpci(vdpa))) {
+		state->packed.last_avail_counter = 1;
+		state->packed.last_used_counter = 1;
+	}
+	return 0;
+}
+
+static int gpci_set_vq_state(struct vdpa_device *vdpa, u16 idx,
+			     const struct vdpa_vq_state *state)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	bool initial;
+
+	if (!vq)
+		return -EINVAL;
+	if (gpci_packed(to_gpci(vdpa)))
+		initial = state->packed.last_avail_counter == 1 &&
+			  !state->packed.last_avail_idx &&
+			  state->packed.last_used_counter == 1 &&
+			  !state->packed.last_used_idx;
+	else
+		initial = !state->split.avail_index;
+	/* The card can only start where every card starts. */
+	return !vq->enabled && initial ? 0 : -EOPNOTSUPP;
+}
+
+static struct vdpa_notification_area
+gpci_get_vq_notification(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpa_notification_area area = {};
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (vq) {
+		area.addr = vq->notify_pa;
+		area.size = gpci_card(to_gpci(vdpa))->notify_offset_multiplier;
+	}
+	return area;
+}
+
+static int gpci_get_vq_irq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	/* Only a vector of its own can be handed to irq bypass. */
+	return vq && vq->irq >= 0 ? vq->irq : -EINVAL;
+}
+
+static u32 gpci_get_vq_align(struct vdpa_device *vdpa)
+{
+	return PAGE_SIZE;
+}
+
+/* ---- identity and config space ------------------------------------------- */
+
+static u32 gpci_get_device_id(struct vdpa_device *vdpa)
+{
+	return gpci_card(to_gpci(vdpa))->id.device;
+}
+
+static u32 gpci_get_vendor_id(struct vdpa_device *vdpa)
+{
+	return gpci_card(to_gpci(vdpa))->id.vendor;
+}
+
+static size_t gpci_get_config_size(struct vdpa_device *vdpa)
+{
+	return gpci_card(to_gpci(vdpa))->device_len;
+}
+
+static bool gpci_config_range_ok(struct gpci_dev *gd, unsigned int offset,
+				 unsigned int len)
+{
+	size_t size = gpci_card(gd)->device_len;
+
+	return offset <= size && len <= size - offset;
+}
+
+/* Reread until the card's generation shows nothing changed meanwhile. */
+static void gpci_get_config(struct vdpa_device *vdpa, unsigned int offset,
+			    void *buf, unsigned int len)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	u8 *p = buf;
+	u32 gen;
+
+	if (!gpci_config_range_ok(gd, offset, len)) {
+		memset(buf, 0, len);
+		return;
+	}
+	do {
+		gen = vp_modern_generation(card);
+		for (unsigned int i = 0; i < len; i++)
+			p[i] = ioread8(card->device + offset + i);
+	} while (gen != vp_modern_generation(card));
+}
+
+static void gpci_set_config(struct vdpa_device *vdpa, unsigned int offset,
+			    const void *buf, unsigned int len)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	const u8 *p = buf;
+
+	if (!gpci_config_range_ok(gd, offset, len))
+		return;
+	for (unsigned int i = 0; i < len; i++)
+		iowrite8(p[i], gpci_card(gd)->device + offset + i);
+}
+
+static u32 gpci_get_generation(struct vdpa_device *vdpa)
+{
+	return vp_modern_generation(gpci_card(to_gpci(vdpa)));
+}
+
+static void gpci_set_config_cb(struct vdpa_device *vdpa,
+			       struct vdpa_callback *cb)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	unsigned long flags;
+
+	spin_lock_irqsave(&gd->config_lock, flags);
+	gd->config_cb = *cb;
+	spin_unlock_irqrestore(&gd->config_lock, flags);
+}
+
+/* ---- user-space drivers: our own IOMMU domain ----------------------------- */
+
+static struct vdpa_iova_range gpci_get_iova_range(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->iova_range;
+}
+
+static int gpci_iommu_prot(u32 perm)
+{
+	int prot = IOMMU_CACHE;
+
+	if (perm & VHOST_MAP_RO)
+		prot |= IOMMU_READ;
+	if (perm & VHOST_MAP_WO)
+		prot |= IOMMU_WRITE;
+	return prot;
+}
+
+static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
+			u64 size, u64 pa, u32 perm, void *opaque)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	u64 last = iova + size - 1;
+	int ret;
+
+	if (asid || !size || last < iova || iova < gd->iova_range.first ||
+	    last > gd->iova_range.last || !(perm & VHOST_MAP_RW))
+		return -EINVAL;
+	if (!gd->domain)
+		return -EOPNOTSUPP;
+
+	mutex_lock(&gd->map_lock);
+	if (!gd->attached) {
+		ret = iommu_attach_device(gd->domain, &gd->gm->pdev->dev);
+		if (ret)
+			goto out;
+		gd->attached = true;
+	}
+	ret = vhost_iotlb_add_range(gd->iotlb, iova, last, pa, perm);
+	if (ret)
+		goto out;
+	ret = iommu_map(gd->domain, iova, pa, size, gpci_iommu_prot(perm));
+	if (ret)
+		vhost_iotlb_del_range(gd->iotlb, iova, last);
+out:
+	mutex_unlock(&gd->map_lock);
+	return ret;
+}
+
+/* map_lock held.  Whole entries go, like vhost_iotlb_del_range(). */
+static void gpci_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
+{
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(gd->iotlb, first, last))) {
+		iommu_unmap(gd->domain, map->start, map->size);
+		vhost_iotlb_map_free(gd->iotlb, map);
+	}
+}
+
+static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			  u64 iova, u64 size)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+
+	if (asid || !size || iova + size - 1 < iova)
+		return -EINVAL;
+	if (!gd->domain)
+		return -EOPNOTSUPP;
+	mutex_lock(&gd->map_lock);
+	gpci_unmap_range(gd, iova, iova + size - 1);
+	/* Still running, the card must keep faulting rather than see PAs. */
+	if (!vp_modern_get_status(gpci_card(gd)))
+		gpci_maybe_detach(gd);
+	mutex_unlock(&gd->map_lock);
+	return 0;
+}
+
+/*
+ * Set up the domain for user-space drivers if the function sits behind an
+ * IOMMU that keeps DMA coherent and the card honours it: a card without
+ * ACCESS_PLATFORM may use physical addresses whatever the IOMMU says.  The
+ * domain is attached on the first map only.
+ */
+static void gpci_init_domain(struct gpci_dev *gd)
+{
+	struct device *dev = &gd->gm->pdev->dev;
+	struct iommu_domain_geometry *geo;
+	u64 last = DMA_BIT_MASK(48);
+
+	gd->iova_range.first = 0;
+	gd->iova_range.last = last - GPCI_SHADOW_IOVA_SIZE;
+	if (!(gd->device_features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)) ||
+	    !device_iommu_mapped(dev) ||
+	    !device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return;
+	gd->domain = iommu_domain_alloc(dev->bus);
+	if (!gd->domain)
+		return;
+	geo = &gd->domain->geometry;
+	if (geo->force_aperture && geo->aperture_end > geo->aperture_start &&
+	    geo->aperture_end - geo->aperture_start > 2 * GPCI_SHADOW_IOVA_SIZE) {
+		gd->iova_range.first = geo->aperture_start;
+		gd->iova_range.last = geo->aperture_end - GPCI_SHADOW_IOVA_SIZE;
+	}
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+/*
+ * Give back what the device took of the function: called once the device
+ * is off the bus (or never made it there), while the function is still
+ * ours.  The card stops DMA before its maps and interrupts go away.
+ */
+static void gpci_teardown(struct gpci_dev *gd)
+{
+	struct gpci_mgmt *gm = gd->gm;
+
+	gpci_reset(&gd->vdpa);
+	if (gd->domain) {
+		mutex_lock(&gd->map_lock);
+		gpci_unmap_range(gd, 0, ULLONG_MAX);
+		gpci_maybe_detach(gd);
+		mutex_unlock(&gd->map_lock);
+		iommu_domain_free(gd->domain);
+		gd->domain = NULL;
+	}
+	gpci_free_irqs(gd);
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		if (gd->vqs[i].notify && !gm->mdev.notify_base)
+			pci_iounmap(gm->pdev, gd->vqs[i].notify);
+		gd->vqs[i].notify = NULL;
+	}
+}
+
+/* Memory only: the function may be gone by the last reference. */
+static void gpci_free(struct vdpa_device *vdpa)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+
+	if (!gd->gm)
+		return;		/* vdpa_alloc_device() failed half way */
+	vhost_iotlb_free(gd->iotlb);
+	kfree(gd->vqs);
+	mutex_destroy(&gd->map_lock);
+}
+
+static const struct vdpa_config_ops gpci_ops = {
+	.set_vq_address = gpci_set_vq_address,
+	.set_vq_num = gpci_set_vq_num,
+	.kick_vq = gpci_kick_vq,
+	.set_vq_cb = gpci_set_vq_cb,
+	.set_vq_ready = gpci_set_vq_ready,
+	.get_vq_ready = gpci_get_vq_ready,
+	.set_vq_state = gpci_set_vq_state,
+	.get_vq_state = gpci_get_vq_state,
+	.get_vq_notification = gpci_get_vq_notification,
+	.get_vq_irq = gpci_get_vq_irq,
+	.get_vq_align = gpci_get_vq_align,
+	.get_device_features = gpci_get_device_features,
+	.set_driver_features = gpci_set_driver_features,
+	.get_driver_features = gpci_get_driver_features,
+	.set_config_cb = gpci_set_config_cb,
+	.get_vq_num_max = gpci_get_vq_num_max,
+	.get_device_id = gpci_get_device_id,
+	.get_vendor_id = gpci_get_vendor_id,
+	.get_status = gpci_get_status,
+	.set_status = gpci_set_status,
+	.reset = gpci_reset,
+	.get_config_size = gpci_get_config_size,
+	.get_config = gpci_get_config,
+	.set_config = gpci_set_config,
+	.get_generation = gpci_get_generation,
+	.get_iova_range = gpci_get_iova_range,
+	.dma_map = gpci_dma_map,
+	.dma_unmap = gpci_dma_unmap,
+	.free = gpci_free,
+};
+
+static u64 gpci_card_features(struct gpci_mgmt *gm)
+{
+	return vp_modern_get_features(&gm->mdev) & ~GPCI_FEATURES_HIDDEN;
+}
+
+static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
+			const struct vdpa_dev_set_config *cfg)
+{
+	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
+	struct device *dev = &gm->pdev->dev;
+	u64 features = gpci_card_features(gm);
+	struct gpci_dev *gd;
+	int ret;
+
+	if (gm->gdev)
+		return -EBUSY;	/* one vDPA device per function */
+	if (cfg->mask & BIT_ULL(VDPA_ATTR_DEV_FEATURES)) {
+		if (cfg->device_features & ~features ||
+		    !(cfg->device_features & BIT_ULL(VIRTIO_F_VERSION_1)))
+			return -EINVAL;
+		features = cfg->device_features;
+	}
+
+	gd = vdpa_alloc_device(struct gpci_dev, vdpa, dev, &gpci_ops, 1, 1,
+			       name, false);
+	if (IS_ERR(gd))
+		return PTR_ERR(gd);
+	mutex_init(&gd->map_lock);
+	spin_lock_init(&gd->config_lock);
+	gd->config_irq = -1;
+	gd->shared_irq = -1;
+	gd->gm = gm;
+	gd->device_features = features;
+	gd->nvqs = vp_modern_get_num_queues(&gm->mdev);
+
+	ret = -ENOMEM;
+	gd->iotlb = vhost_iotlb_alloc(GPCI_IOTLB_LIMIT, 0);
+	if (!gd->iotlb)
+		goto err_put;
+	gd->vqs = kcalloc(gd->nvqs, sizeof(*gd->vqs), GFP_KERNEL);
+	if (!gd->vqs)
+		goto err_put;
+	/* From here on gpci_teardown() undoes whatever was set up. */
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+
+		vq->dev = gd;
+		vq->irq = -1;
+		spin_lock_init(&vq->cb_lock);
+	}
+	/* Quiet card before vectors and doorbells are set up. */
+	ret = gpci_reset(&gd->vdpa);
+	if (ret)
+		goto err_teardown;
+	gd->vq_num_max = gpci_read_vq_num_max(gd);
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+
+		vq->notify = vp_modern_map_vq_notify(&gm->mdev, i,
+						     &vq->notify_pa);
+		if (!vq->notify) {
+			ret = -EIO;
+			goto err_teardown;
+		}
+	}
+	ret = gpci_request_irqs(gd);
+	if (ret)
+		goto err_teardown;
+	gpci_init_domain(gd);
+
+	gd->vdpa.dma_dev = dev;
+	gd->vdpa.mdev = mgmt;
+	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);
+	if (ret)
+		goto err_teardown;
+	gm->gdev = gd;
+	dev_info(dev, "vdpa %s: virtio id %u, %u queue(s), %d vector(s), %s\n",
+		 name, gm->mdev.id.device, gd->nvqs, gd->nvec,
+		 gd->domain ? "own IOMMU domain for user-space drivers" :
+		 "in-kernel drivers only (no IOMMU or no ACCESS_PLATFORM)");
+	return 0;
+
+err_teardown:
+	gpci_teardown(gd);
+err_put:
+	put_device(&gd->vdpa.dev);
+	return ret;
+}
+
+static void gpci_dev_del(struct vdpa_mgmt_dev *mgmt, struct vdpa_device *vdpa)
+{
+	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
+	struct gpci_dev *gd = to_gpci(vdpa);
+
+	/* Unregistering may drop the last reference: keep one to tear down. */
+	get_device(&vdpa->dev);
+	_vdpa_unregister_device(vdpa);
+	gpci_teardown(gd);
+	gm->gdev = NULL;
+	put_device(&vdpa->dev);
+}
+
+static const struct vdpa_mgmtdev_ops gpci_mgmt_ops = {
+	.dev_add = gpci_dev_add,
+	.dev_del = gpci_dev_del,
+};
+
+/* ---- PCI driver ---------------------------------------------------------- */
+
+static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct gpci_mgmt *gm;
+	int ret;
+
+	gm = kzalloc(sizeof(*gm), GFP_KERNEL);
+	if (!gm)
+		return -ENOMEM;
+	gm->pdev = pdev;
+	gm->mdev.pci_dev = pdev;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_free;
+	/* Not a modern virtio function (or a transitional one without the
+	 * modern capabilities): not ours.
+	 */
+	ret = vp_modern_probe(&gm->mdev);
+	if (ret)
+		goto err_disable;
+	if (!(vp_modern_get_features(&gm->mdev) & BIT_ULL(VIRTIO_F_VERSION_1)) ||
+	    !vp_modern_get_num_queues(&gm->mdev)) {
+		ret = -ENODEV;
+		goto err_modern;
+	}
+	pci_set_master(pdev);
+
+	gm->ids[0].device = gm->mdev.id.device;
+	gm->ids[0].vendor = gm->mdev.id.vendor;
+	gm->mgmt.device = &pdev->dev;
+	gm->mgmt.ops = &gpci_mgmt_ops;
+	gm->mgmt.id_table = gm->ids;
+	gm->mgmt.config_attr_mask = BIT_ULL(VDPA_ATTR_DEV_FEATURES);
+	gm->mgmt.supported_features = gpci_card_features(gm);
+	gm->mgmt.max_supported_vqs = vp_modern_get_num_queues(&gm->mdev);
+	pci_set_drvdata(pdev, gm);
+	ret = vdpa_mgmtdev_register(&gm->mgmt);
+	if (ret)
+		goto err_master;
+	dev_info(&pdev->dev, "management device for virtio id %u\n",
+		 gm->mdev.id.device);
+	return 0;
+
+err_master:
+	pci_clear_master(pdev);
+err_modern:
+	vp_modern_remove(&gm->mdev);
+err_disable:
+	pci_disable_device(pdev);
+err_free:
+	kfree(gm);
+	return ret;
+}
+
+static void gpci_remove(struct pci_dev *pdev)
+{
+	struct gpci_mgmt *gm = pci_get_drvdata(pdev);
+
+	/* Deletes the vDPA device, if any, through gpci_dev_del(). */
+	vdpa_mgmtdev_unregister(&gm->mgmt);
+	pci_clear_master(pdev);
+	vp_modern_remove(&gm->mdev);
+	pci_disable_device(pdev);
+	kfree(gm);
+}
+
+static struct pci_driver gpci_driver = {
+	.name = "vdpa_gen_pci",
+	/* No ID table: functions are handed over with driver_override. */
+	.id_table = NULL,
+	.probe = gpci_probe,
+	.remove = gpci_remove,
+};
+module_pci_driver(gpci_driver);
+
+MODULE_DESCRIPTION("Generic vDPA over virtio-pci functions of any type");
+MODULE_LICENSE("GPL");

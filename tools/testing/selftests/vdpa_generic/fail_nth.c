@@ -32,13 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <linux/genetlink.h>
-#include <linux/netlink.h>
-#include <linux/vdpa.h>
 
 #include "vhost_client.h"
+#include "vdpa_nl.h"
 
 #define KSFT_PASS	0
 #define KSFT_FAIL	1
@@ -81,106 +78,6 @@ static bool nth_fired(void)
 		exit(KSFT_FAIL);
 	}
 	return fired;
-}
-
-/* --- a minimal generic netlink client for the vdpa family ------------- */
-
-struct nl_req {
-	struct nlmsghdr nh;
-	struct genlmsghdr gh;
-	char attrs[256];
-};
-
-static int nl_fd = -1;
-static int vdpa_family;
-
-static void nl_put(struct nl_req *r, unsigned short type, const void *data,
-		   unsigned short len)
-{
-	struct nlattr *a = (void *)((char *)r + NLMSG_ALIGN(r->nh.nlmsg_len));
-
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	memcpy((char *)a + NLA_HDRLEN, data, len);
-	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + NLA_ALIGN(a->nla_len);
-}
-
-static void nl_init(struct nl_req *r, unsigned short family, unsigned char cmd,
-		    unsigned char version)
-{
-	memset(r, 0, sizeof(*r));
-	r->nh.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
-	r->nh.nlmsg_type = family;
-	r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	r->gh.cmd = cmd;
-	r->gh.version = version;
-}
-
-/*
- * Send a request and wait for its ack. Returns 0 or a negative errno; for
- * CTRL_CMD_GETFAMILY the family id is stored in vdpa_family.
- */
-static int nl_call(struct nl_req *r)
-{
-	static char buf[8192];
-	struct nlmsghdr *nh;
-	ssize_t len;
-
-	if (send(nl_fd, r, r->nh.nlmsg_len, 0) < 0)
-		return -errno;
-	for (;;) {
-		len = recv(nl_fd, buf, sizeof(buf), 0);
-		if (len < 0)
-			return -errno;
-		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-			if (nh->nlmsg_type == GENL_ID_CTRL) {
-				struct nlattr *a = (void *)((char *)NLMSG_DATA(nh) + GENL_HDRLEN);
-				int alen = nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
-
-				for (; alen >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN;
-				     alen -= NLA_ALIGN(a->nla_len),
-				     a = (void *)((char *)a + NLA_ALIGN(a->nla_len)))
-					if (a->nla_type == CTRL_ATTR_FAMILY_ID)
-						vdpa_family = *(__u16 *)((char *)a + NLA_HDRLEN);
-			}
-		}
-	}
-}
-
-static int vdpa_nl_open(void)
-{
-	struct nl_req r;
-
-	nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if (nl_fd < 0)
-		return -errno;
-	nl_init(&r, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
-	nl_put(&r, CTRL_ATTR_FAMILY_NAME, VDPA_GENL_NAME, sizeof(VDPA_GENL_NAME));
-	return nl_call(&r) ?: (vdpa_family ? 0 : -ENOENT);
-}
-
-static int vdpa_dev_add(const char *mgmtdev, const char *name, int max_vqp)
-{
-	struct nl_req r;
-	__u16 vqp = max_vqp;
-
-	nl_init(&r, vdpa_family, VDPA_CMD_DEV_NEW, VDPA_GENL_VERSION);
-	nl_put(&r, VDPA_ATTR_MGMTDEV_DEV_NAME, mgmtdev, strlen(mgmtdev) + 1);
-	nl_put(&r, VDPA_ATTR_DEV_NAME, name, strlen(name) + 1);
-	if (max_vqp)
-		nl_put(&r, VDPA_ATTR_DEV_NET_CFG_MAX_VQP, &vqp, sizeof(vqp));
-	return nl_call(&r);
-}
-
-static int vdpa_dev_del(const char *name)
-{
-	struct nl_req r;
-
-	nl_init(&r, vdpa_family, VDPA_CMD_DEV_DEL, VDPA_GENL_VERSION);
-	nl_put(&r, VDPA_ATTR_DEV_NAME, name, strlen(name) + 1);
-	return nl_call(&r);
 }
 
 static bool vdpa_dev_exists(const char *name)
@@ -228,13 +125,14 @@ static int dev_add_step(char **argv, unsigned int n)
 	int ret;
 
 	nth_arm(n);
-	ret = vdpa_dev_add(argv[0], argv[1], max_vqp);
+	ret = vdpa_nl_dev_add(&(struct vdpa_nl_add){
+		.mgmtdev = argv[0], .name = argv[1], .max_vqp = max_vqp });
 	fired = nth_fired();
 	if (ret == 0) {
 		if (!fired)
 			return 1;
 		/* Survived the fault: fine, remove it for the next step. */
-		ret = vdpa_dev_del(argv[1]);
+		ret = vdpa_nl_dev_del(argv[1]);
 		if (ret) {
 			printf("# step %u: cannot delete %s: %s\n", n, argv[1], strerror(-ret));
 			return -1;
@@ -255,7 +153,7 @@ static int dev_add_step(char **argv, unsigned int n)
 			       n, strerror(-ret), argv[1]);
 			return -1;
 		}
-		if (vdpa_dev_del(argv[1])) {
+		if (vdpa_nl_dev_del(argv[1])) {
 			printf("# step %u: cannot delete %s\n", n, argv[1]);
 			return -1;
 		}

@@ -690,17 +690,23 @@ static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 /*
  * Set up the domain for user-space drivers if the function sits behind an
  * IOMMU that keeps DMA coherent and the card honours it: a card without
- * ACCESS_PLATFORM may use physical addresses whatever the IOMMU says.  The
- * domain is attached on the first map only.
+ * ACCESS_PLATFORM may use physical addresses whatever the IOMMU says.
+ *
+ * A fresh domain does not know its address width yet (VT-d reports its
+ * widest one until the domain meets an IOMMU), so it is attached once here
+ * to learn the real aperture, and detached again until the first map: the
+ * DMA API stays the function's for in-kernel drivers.  A function the
+ * domain cannot be attached to (an IOMMU group shared with other devices)
+ * serves in-kernel drivers only.
  */
 static void gpci_init_domain(struct gpci_dev *gd)
 {
 	struct device *dev = &gd->gm->pdev->dev;
 	struct iommu_domain_geometry *geo;
-	u64 last = DMA_BIT_MASK(48);
+	int ret;
 
 	gd->iova_range.first = 0;
-	gd->iova_range.last = last - GPCI_SHADOW_IOVA_SIZE;
+	gd->iova_range.last = DMA_BIT_MASK(48) - GPCI_SHADOW_IOVA_SIZE;
 	if (!(gd->device_features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)) ||
 	    !device_iommu_mapped(dev) ||
 	    !device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
@@ -708,6 +714,14 @@ static void gpci_init_domain(struct gpci_dev *gd)
 	gd->domain = iommu_domain_alloc(dev->bus);
 	if (!gd->domain)
 		return;
+	ret = iommu_attach_device(gd->domain, dev);
+	if (ret) {
+		dev_info(dev, "cannot attach an IOMMU domain (%d)\n", ret);
+		iommu_domain_free(gd->domain);
+		gd->domain = NULL;
+		return;
+	}
+	iommu_detach_device(gd->domain, dev);
 	geo = &gd->domain->geometry;
 	if (geo->force_aperture && geo->aperture_end > geo->aperture_start &&
 	    geo->aperture_end - geo->aperture_start > 2 * GPCI_SHADOW_IOVA_SIZE) {

@@ -112,6 +112,8 @@ struct gpci_vq {
  * @attached: @domain is attached to the function
  * @iotlb: mirror of what @domain maps (IOVA -> PA, permissions)
  * @iova_range: IOVAs a driver may map
+ * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
+ *	copies owned by us: never mapped for a driver
  */
 struct gpci_dev {
 	struct vdpa_device vdpa;
@@ -131,6 +133,7 @@ struct gpci_dev {
 	bool attached;
 	struct vhost_iotlb *iotlb;
 	struct vdpa_iova_range iova_range;
+	struct list_head resv;
 };
 
 /**
@@ -627,6 +630,31 @@ static int gpci_iommu_prot(u32 perm)
 	return prot;
 }
 
+/*
+ * The IOMMU never translates a reserved region (x86: the MSI window at
+ * 0xfee00000): a driver buffer mapped there would be unreachable, or its
+ * DMA would raise interrupts.
+ */
+static bool gpci_overlaps_resv(struct gpci_dev *gd, u64 first, u64 last)
+{
+	struct iommu_resv_region *r;
+
+	list_for_each_entry(r, &gd->resv, list)
+		if (first <= r->start + r->length - 1 && r->start <= last)
+			return true;
+	return false;
+}
+
+static void gpci_free_resv(struct gpci_dev *gd)
+{
+	struct iommu_resv_region *r, *next;
+
+	list_for_each_entry_safe(r, next, &gd->resv, list) {
+		list_del(&r->list);
+		kfree(r);
+	}
+}
+
 static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 			u64 size, u64 pa, u32 perm, void *opaque)
 {
@@ -639,6 +667,8 @@ static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 		return -EINVAL;
 	if (!gd->domain)
 		return -EOPNOTSUPP;
+	if (gpci_overlaps_resv(gd, iova, last))
+		return -EINVAL;
 
 	mutex_lock(&gd->map_lock);
 	if (!gd->attached) {
@@ -697,12 +727,14 @@ static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
  * to learn the real aperture, and detached again until the first map: the
  * DMA API stays the function's for in-kernel drivers.  A function the
  * domain cannot be attached to (an IOMMU group shared with other devices)
- * serves in-kernel drivers only.
+ * serves in-kernel drivers only.  The group's reserved regions are kept
+ * so that dma_map can refuse them.
  */
 static void gpci_init_domain(struct gpci_dev *gd)
 {
 	struct device *dev = &gd->gm->pdev->dev;
 	struct iommu_domain_geometry *geo;
+	struct iommu_group *group;
 	int ret;
 
 	gd->iova_range.first = 0;
@@ -722,6 +754,12 @@ static void gpci_init_domain(struct gpci_dev *gd)
 		return;
 	}
 	iommu_detach_device(gd->domain, dev);
+	group = iommu_group_get(dev);
+	if (group) {
+		/* Copies of the regions, freed by gpci_free_resv(). */
+		iommu_get_group_resv_regions(group, &gd->resv);
+		iommu_group_put(group);
+	}
 	geo = &gd->domain->geometry;
 	if (geo->force_aperture && geo->aperture_end > geo->aperture_start &&
 	    geo->aperture_end - geo->aperture_start > 2 * GPCI_SHADOW_IOVA_SIZE) {
@@ -765,6 +803,7 @@ static void gpci_free(struct vdpa_device *vdpa)
 
 	if (!gd->gm)
 		return;		/* vdpa_alloc_device() failed half way */
+	gpci_free_resv(gd);
 	vhost_iotlb_free(gd->iotlb);
 	kfree(gd->vqs);
 	mutex_destroy(&gd->map_lock);
@@ -831,6 +870,7 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 		return PTR_ERR(gd);
 	mutex_init(&gd->map_lock);
 	spin_lock_init(&gd->config_lock);
+	INIT_LIST_HEAD(&gd->resv);
 	gd->config_irq = -1;
 	gd->shared_irq = -1;
 	gd->gm = gm;

@@ -43,7 +43,8 @@ load() {
 
 if [ $tier = debian ]; then
 	# irqbypass must precede vhost_vdpa (irq_bypass_register_producer).
-	modprobe -a vhost_iotlb vhost irqbypass virtio_net virtio_blk virtio_console tun veth
+	modprobe -a vhost_iotlb vhost irqbypass virtio_net virtio_blk virtio_console tun veth \
+		virtio_pci_modern_dev
 	for m in vdpa vringh vhost_vdpa virtio_vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk; do
 		load "$ROOT/build/compat/$m.ko"
 	done
@@ -52,7 +53,8 @@ fi
 # publishes its RESUME support through it.
 ko=$kodir/../../vhost/vdpa_migrate/vdpa_migrate.ko
 [ -f "$ko" ] && load "$ko"
-for m in vdpa_gen vdpa_gen_net vdpa_gen_blk; do
+# vdpa_gen_pci takes no function by itself (driver_override only).
+for m in vdpa_gen vdpa_gen_net vdpa_gen_blk vdpa_gen_pci; do
 	ko=$kodir/$m.ko
 	[ -f "$ko" ] && load "$ko"
 done

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * genpci_vhost_test - vdpa_gen_pci devices driven from user space through
+ * /dev/vhost-vdpa-N (the kernel's vhost_vdpa) and /dev/vdpa-mig-N (ours):
+ * memory is mapped into the parent's own IOMMU domain and the cards DMA
+ * through it.
+ *
+ * net: two virtio-net-pci cards on one QEMU hub; checksummed frames go from
+ * one card's TX queue to the other's RX queue, both ways. rng: random bytes
+ * from a virtio-rng-pci card. Negative cases: the IOVA window kept back for
+ * shadow rings, unknown features, ring position queries a virtio-pci card
+ * cannot answer.
+ *
+ * Environment (set by vhost_cards.sh, which hands the cards over):
+ * GPCI_NET0, GPCI_NET1, GPCI_RNG = PCI functions bound to vdpa_gen_pci.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+
+#include "kselftest_harness.h"
+#include "vhost_test.h"
+#include "vhost_net_lib.h"
+
+#define GP_MSI_WINDOW	0xfee00000ULL
+#define GP_RNG_BUFS	4
+#define GP_RNG_LEN	256
+
+/* "pci/BDF" for the function named by environment variable @env. */
+static bool gp_mgmtdev(const char *env, char *buf, size_t len)
+{
+	const char *bdf = getenv(env);
+
+	if (!bdf || !*bdf)
+		return false;
+	snprintf(buf, len, "pci/%s", bdf);
+	return vhc_mgmtdev_present(buf);
+}
+
+FIXTURE(gp_net) {
+	struct net_port port[2];
+};
+
+FIXTURE_VARIANT(gp_net) {
+	const char *driver;
+	int set_base_running;	/* errno of SET_VRING_BASE while running */
+};
+
+/* The parent refuses a position it cannot give the card. */
+FIXTURE_VARIANT_ADD(gp_net, vhost_vdpa) {
+	.driver = VHT_DRV_KERNEL,
+	.set_base_running = EOPNOTSUPP,
+};
+
+/* vdpa_migrate refuses any ring change while the device runs. */
+FIXTURE_VARIANT_ADD(gp_net, vdpa_migrate) {
+	.driver = VHT_DRV_MIG,
+	.set_base_running = EBUSY,
+};
+
+FIXTURE_SETUP(gp_net)
+{
+	static const char *const env[2] = { "GPCI_NET0", "GPCI_NET1" };
+	char mgmt[64];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		self->port[i].dev.fd = -1;
+	if (!vhc_driver_present(variant->driver))
+		SKIP(return, "vdpa driver %s not loaded", variant->driver);
+	ASSERT_EQ(0, vhc_use(variant->driver));
+	for (i = 0; i < 2; i++) {
+		struct net_port *p = &self->port[i];
+
+		if (!gp_mgmtdev(env[i], mgmt, sizeof(mgmt)))
+			SKIP(return, "%s: no vdpa_gen_pci net card", env[i]);
+		vht_dev_name(p->name, sizeof(p->name), "gpv", 'a' + i);
+		p->peer = &self->port[!i];
+		ASSERT_EQ(0, vhc_vdpa_add(mgmt, p->name, NULL));
+		p->created = true;
+		ASSERT_LE(0, vhc_bind(p->name));
+		ASSERT_EQ(0, vhc_open(&p->dev, p->name));
+		ASSERT_EQ(VIRTIO_ID_NET, (int)p->dev.device_id);
+		ASSERT_LE(NET_RING, p->dev.vq_num_max);
+		/* The card's own MAC, from config space. */
+		ASSERT_EQ(0, vhc_get_config(&p->dev, 0, p->mac, sizeof(p->mac)));
+		ASSERT_EQ(0, vhc_mem_init(&p->dev, NET_MEM_SIZE));
+	}
+}
+
+FIXTURE_TEARDOWN(gp_net)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		vhc_close(&self->port[i].dev);
+		if (self->port[i].created)
+			vhc_vdpa_del(self->port[i].name);
+	}
+}
+
+/* Frames through both cards' DMA, both ways, unicast and broadcast. */
+TEST_F(gp_net, frames)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	if (_metadata->skip)	/* 6.1 runs the body after a setup SKIP */
+		return;
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	TH_LOG("features %#llx, MACs %02x:..:%02x and %02x:..:%02x",
+	       (unsigned long long)a->dev.features, a->mac[0], a->mac[5],
+	       b->mac[0], b->mac[5]);
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, a, b, net_bcast, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * A reset stops the card's DMA; the mapping stays, and the card works
+ * again after a second start (which remaps and renegotiates).
+ */
+TEST_F(gp_net, restart)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * Past the reported range (the shadow rings' window) and inside an IOMMU
+ * reserved region: refused.
+ */
+TEST_F(gp_net, iova_window)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	char *page = aligned_alloc(4096, 2 * 4096);
+
+	if (_metadata->skip)
+		return;
+	ASSERT_NE(NULL, page);
+	TH_LOG("IOVA range %#llx-%#llx", (unsigned long long)d->iova_first,
+	       (unsigned long long)d->iova_last);
+	EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, d->iova_last + 1,
+					      4096, page,
+					      VHOST_ACCESS_RW));
+	EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, d->iova_last + 1 - 4096,
+					      2 * 4096, page,
+					      VHOST_ACCESS_RW));
+	/*
+	 * x86's MSI window is the IOMMU's own (a reserved region): the
+	 * parent refuses it (EINVAL, which vhost turns into EFAULT like
+	 * every IOTLB error); without that check the map would succeed.
+	 */
+	if (d->iova_first <= GP_MSI_WINDOW && GP_MSI_WINDOW + 4095 <= d->iova_last)
+		EXPECT_ERRNO(EFAULT, vhc_iotlb_update(d, GP_MSI_WINDOW, 4096,
+						      page, VHOST_ACCESS_RW));
+	/* The last page inside the range is fine. */
+	EXPECT_EQ(0, vhc_iotlb_update(d, d->iova_last + 1 - 4096,
+				      4096, page, VHOST_ACCESS_RW));
+	EXPECT_EQ(0, vhc_iotlb_invalidate(d, d->iova_last + 1 - 4096,
+					  4096));
+	free(page);
+}
+
+/*
+ * The whole reported range is usable: with every ring and buffer at its
+ * very top, frames still flow both ways (the range is the IOMMU's real
+ * address width, not what a fresh domain claims before it is attached).
+ */
+TEST_F(gp_net, iova_top)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	if (_metadata->skip)
+		return;
+	a->dev.mem_iova = (a->dev.iova_last + 1 - NET_MEM_SIZE) & ~4095ULL;
+	b->dev.mem_iova = (b->dev.iova_last + 1 - NET_MEM_SIZE) & ~4095ULL;
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/* Only features the card offers; nothing changes on a refusal. */
+TEST_F(gp_net, features_unknown)
+{
+	struct vhc_dev *d = &self->port[0].dev;
+	__u64 bad = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(63);
+	__u8 status;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, (int)(d->device_features & BIT_ULL(63)));
+	ASSERT_EQ(0, vhc_set_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				    VIRTIO_CONFIG_S_DRIVER));
+	EXPECT_ERRNO(EINVAL, vhc_set_features(d, bad));
+	ASSERT_EQ(0, vhc_get_status(d, &status));
+	EXPECT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, status);
+	/* The full offer is still accepted. */
+	EXPECT_EQ(0, vhc_set_features(d, d->device_features));
+}
+
+/*
+ * A virtio-pci card has no register for its ring position: once a queue
+ * ran, the position is unknown and the parent says so rather than guess.
+ * Before that (and after a reset) it is the initial one.
+ */
+TEST_F(gp_net, vring_base)
+{
+	struct net_port *a = &self->port[0];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(0u, s.num);
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	s.num = 5;
+	EXPECT_ERRNO(variant->set_base_running,
+		     vht_ioctl(&a->dev, VHOST_SET_VRING_BASE, &s));
+	ASSERT_EQ(0, vhc_reset(&a->dev));
+	s.num = 0;
+	EXPECT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(0u, s.num);
+	s.num = 3;
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_SET_VRING_BASE, &s));
+}
+
+FIXTURE(gp_rng) {
+	char name[32];
+	bool created;
+	struct vhc_dev dev;
+};
+
+FIXTURE_VARIANT(gp_rng) {
+	const char *driver;
+};
+
+FIXTURE_VARIANT_ADD(gp_rng, vhost_vdpa) {
+	.driver = VHT_DRV_KERNEL,
+};
+
+FIXTURE_VARIANT_ADD(gp_rng, vdpa_migrate) {
+	.driver = VHT_DRV_MIG,
+};
+
+FIXTURE_SETUP(gp_rng)
+{
+	char mgmt[64];
+
+	self->dev.fd = -1;
+	if (!vhc_driver_present(variant->driver))
+		SKIP(return, "vdpa driver %s not loaded", variant->driver);
+	if (!gp_mgmtdev("GPCI_RNG", mgmt, sizeof(mgmt)))
+		SKIP(return, "GPCI_RNG: no vdpa_gen_pci rng card");
+	ASSERT_EQ(0, vhc_use(variant->driver));
+	vht_dev_name(self->name, sizeof(self->name), "gpr", 'a');
+	ASSERT_EQ(0, vhc_vdpa_add(mgmt, self->name, NULL));
+	self->created = true;
+	ASSERT_LE(0, vhc_bind(self->name));
+	ASSERT_EQ(0, vhc_open(&self->dev, self->name));
+	ASSERT_EQ(VIRTIO_ID_RNG, (int)self->dev.device_id);
+	ASSERT_EQ(1u, self->dev.nvqs);
+	ASSERT_EQ(0, vhc_mem_init(&self->dev, 64 * 1024));
+}
+
+FIXTURE_TEARDOWN(gp_rng)
+{
+	vhc_close(&self->dev);
+	if (self->created)
+		vhc_vdpa_del(self->name);
+}
+
+/* The card fills device-writable buffers with random bytes. */
+TEST_F(gp_rng, bytes)
+{
+	struct vhc_dev *d = &self->dev;
+	struct vhc_vq *vq = &d->vqs[0];
+	__u8 *buf[GP_RNG_BUFS];
+	unsigned int got = 0, zeros = 0, i;
+	__u32 id, len;
+
+	if (_metadata->skip)
+		return;
+	for (i = 0; i < GP_RNG_BUFS; i++) {
+		buf[i] = vhc_alloc(d, GP_RNG_LEN, 64);
+		ASSERT_NE(NULL, buf[i]);
+		memset(buf[i], 0, GP_RNG_LEN);
+	}
+	ASSERT_EQ(0, vhc_mem_map(d));
+	ASSERT_EQ(0, vhc_negotiate(d, BIT_ULL(VIRTIO_F_VERSION_1) |
+				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)));
+	ASSERT_EQ(0, vhc_vq_setup(d, 0, d->vq_num_max < 8 ? d->vq_num_max : 8));
+	ASSERT_EQ(0, vhc_driver_ok(d));
+	for (i = 0; i < GP_RNG_BUFS; i++) {
+		struct vhc_buf b = { buf[i], GP_RNG_LEN };
+
+		ASSERT_LE(0, vhc_vq_add(vq, NULL, 0, &b, 1));
+	}
+	ASSERT_EQ(0, vhc_vq_kick(vq));
+	for (i = 0; i < GP_RNG_BUFS; i++) {
+		ASSERT_EQ(0, vhc_vq_wait_used(vq, &id, &len, 5000));
+		ASSERT_GT(len, 0u);
+		ASSERT_GE((__u32)GP_RNG_LEN, len);
+		got += len;
+	}
+	/* 1024 random bytes hold a handful of zeros, not hundreds. */
+	for (i = 0; i < GP_RNG_BUFS; i++)
+		for (unsigned int j = 0; j < GP_RNG_LEN; j++)
+			zeros += !buf[i][j];
+	TH_LOG("%u random bytes, %u of them zero", got, zeros);
+	EXPECT_LT(zeros, 64u);
+	EXPECT_NE(0, memcmp(buf[0], buf[1], 64));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# Helpers for the vdpa_genpci tests (sourced): find the cards of vm.args,
+# hand them to vdpa_gen_pci and back, create vDPA devices on them. On top
+# of vdpa_generic's lib.sh (log/fail/skip, bind_vdpa, vdpa_netdev,
+# wait_for, check_dmesg).
+
+# shellcheck source=../vdpa_generic/lib.sh
+. "$SUITE_DIR/../vdpa_generic/lib.sh"
+
+GP_DRV=vdpa_gen_pci
+PCI=/sys/bus/pci/devices
+
+# gp_card KIND [N]: PCI function of the Nth (from 0) modern virtio card of
+# KIND (net, blk, rng, scsi), whoever drives it.
+gp_card() {
+	local id d n=${2:-0}
+	case $1 in
+	net) id=0x1041 ;;
+	blk) id=0x1042 ;;
+	rng) id=0x1044 ;;
+	scsi) id=0x1048 ;;
+	*) fail "gp_card: unknown kind $1" ;;
+	esac
+	for d in "$PCI"/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] || continue
+		[ "$(cat "$d/device")" = "$id" ] || continue
+		if [ "$n" -eq 0 ]; then
+			basename "$d"
+			return 0
+		fi
+		n=$((n - 1))
+	done
+	fail "no $1 card #${2:-0} (see vm.args)"
+}
+
+# gp_driver BDF: the PCI driver bound to a function, or nothing.
+gp_driver() {
+	[ -e "$PCI/$1/driver" ] && basename "$(readlink "$PCI/$1/driver")"
+	return 0
+}
+
+# gp_take BDF: hand a function to vdpa_gen_pci (driver_override + probe).
+gp_take() {
+	local bdf=$1
+	echo $GP_DRV >"$PCI/$bdf/driver_override"
+	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	[ "$(gp_driver "$bdf")" = $GP_DRV ] || fail "$bdf did not bind to $GP_DRV"
+}
+
+# gp_give_back BDF: return a function to virtio-pci.
+gp_give_back() {
+	local bdf=$1
+	echo >"$PCI/$bdf/driver_override"
+	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	[ "$(gp_driver "$bdf")" = virtio-pci ] || fail "$bdf did not go back to virtio-pci"
+}
+
+# gp_add BDF NAME DRIVER [ATTRS...]: vDPA device NAME on the function,
+# bound to the vdpa bus driver DRIVER (virtio_vdpa, vhost_vdpa, ...).
+gp_add() {
+	local bdf=$1 name=$2 drv=$3
+	shift 3
+	vdpa dev add mgmtdev "pci/$bdf" name "$name" "$@" ||
+		fail "vdpa dev add on $bdf failed"
+	bind_vdpa "$name" "$drv"
+}
+
+# gp_cleanup: delete every vDPA device on an admin-bound function and give
+# every virtio card back to virtio-pci. Safe to call more than once.
+gp_cleanup() {
+	local d dev
+	for d in /sys/bus/vdpa/devices/*; do
+		[ -e "$d" ] || continue
+		dev=$(basename "$(readlink -f "$d/..")")
+		[ "$(gp_driver "$dev" 2>/dev/null)" = $GP_DRV ] &&
+			vdpa dev del "$(basename "$d")"
+	done
+	for d in "$PCI"/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] || continue
+		[ "$(gp_driver "$(basename "$d")")" = $GP_DRV ] &&
+			gp_give_back "$(basename "$d")"
+	done
+	return 0
+}
+
+# gp_virtio NAME: sysfs directory of the virtio device virtio_vdpa made for
+# vDPA device NAME. virtio_vdpa hangs it under the vDPA device's dma_dev,
+# which for vdpa_gen_pci is the PCI function, not the vDPA device.
+gp_virtio() {
+	local v
+	for v in "$(readlink -f "/sys/bus/vdpa/devices/$1/..")"/virtio*; do
+		[ -e "$v/driver" ] && { echo "$v"; return 0; }
+	done
+	return 1
+}
+
+# gp_netdev NAME, gp_blockdev NAME: the netdev / disk of vDPA device NAME.
+gp_class_dev() {
+	local v n
+	v=$(gp_virtio "$1") || return 1
+	for n in "$v/$2"/*; do
+		[ -e "$n" ] && { basename "$n"; return 0; }
+	done
+	return 1
+}
+gp_netdev() { gp_class_dev "$1" net; }
+gp_blockdev() { gp_class_dev "$1" block; }
+
+# gp_disk_of_serial SERIAL: the virtio_blk disk (vdX) with that serial.
+gp_disk_of_serial() {
+	local f
+	f=$(grep -lx "$1" /sys/block/vd*/serial 2>/dev/null | head -n1)
+	[ -n "$f" ] && basename "$(dirname "$f")"
+}
+
+[ -d /sys/bus/pci/drivers/$GP_DRV ] || skip "$GP_DRV not loaded"

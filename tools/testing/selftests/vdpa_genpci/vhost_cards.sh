@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# genpci_vhost_test and vdpa_generic's vhost_blk_test on vdpa_gen_pci
+# devices: the cards are handed over here and passed to the binaries.
+set -u
+# shellcheck source=lib.sh
+. "$SUITE_DIR/lib.sh"
+trap gp_cleanup EXIT
+
+GPCI_NET0=$(gp_card net 0)
+GPCI_NET1=$(gp_card net 1)
+GPCI_RNG=$(gp_card rng)
+blk=$(gp_card blk)
+for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_RNG" "$blk"; do
+	gp_take "$c"
+done
+export GPCI_NET0 GPCI_NET1 GPCI_RNG
+rc=0
+"$BUILD_DIR/genpci_vhost_test" || rc=1
+VDPA_BLK_MGMTDEV=pci/$blk "$BUILD_DIR/vhost_blk_test" || rc=1
+check_dmesg
+exit $rc

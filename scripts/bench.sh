@@ -3,7 +3,8 @@
 # scripts/bench.sh - `make bench`: boot the test VM once and run every
 # scripts/bench/*.sh inside it.  Each benchmark prints side-by-side numbers
 # from the same run and "RATIO ..." lines; absolute numbers under TCG are
-# meaningless, ratios are what to compare.
+# meaningless, ratios are what to compare.  BENCHES="scripts/bench/X.sh ..."
+# runs only those.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # FusionD (fusiond-iops.sh): virtio-blk cards on one fresh image, each on a
@@ -27,6 +28,14 @@ for c in a:1 b:2 v:3 c:4 d:5; do
 	fi
 	qargs="$qargs -device virtio-blk-pci,drive=$node,share-rw=on,serial=fusion-$s,bus=rp$n"
 done
+# A card of its own for genpci-iops.sh (vdpa_gen_pci vs vp_vdpa); no
+# emulated IOMMU here, so both use physical addresses.
+gimg=$ROOT/build/bench/genpci.img
+rm -f "$gimg"
+truncate -s 64M "$gimg"
+qargs="$qargs -device pcie-root-port,id=rp6,chassis=6"
+qargs="$qargs -blockdev driver=raw,node-name=gpci,file.driver=file,file.filename=$gimg"
+qargs="$qargs -device virtio-blk-pci,drive=gpci,serial=gpci-bench,bus=rp6,disable-legacy=on"
 exec "$ROOT/scripts/vm/run.sh" --timeout 1200 --live --qemu-args "$qargs" -- /bin/bash -c \
 	"cd $ROOT && scripts/vm/load-modules.sh >/dev/null &&
-	 for b in scripts/bench/*.sh; do echo \"== \$b\"; \"\$b\" || exit 1; done"
+	 for b in ${BENCHES:-scripts/bench/*.sh}; do echo \"== \$b\"; \"\$b\" || exit 1; done"

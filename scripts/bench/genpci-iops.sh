@@ -52,9 +52,14 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 plain="" gen="" vp=""
 for r in $(seq "$ROUNDS"); do
-	gen="$gen $(run_via vdpa_gen_pci)"
-	vp="$vp $(run_via vp-vdpa)"
-	plain="$plain $(run_plain)"
+	# Rotate the order, so that no path always follows the same one.
+	for p in $(echo "gen vp plain gen vp" | cut -d' ' -f$(((r - 1) % 3 + 1))-$(((r - 1) % 3 + 3))); do
+		case $p in
+		gen) gen="$gen $(run_via vdpa_gen_pci)" ;;
+		vp) vp="$vp $(run_via vp-vdpa)" ;;
+		plain) plain="$plain $(run_plain)" ;;
+		esac
+	done
 	echo "round $r: virtio-pci$(echo "$plain" | awk '{print " " $NF}') vdpa_gen_pci$(echo "$gen" | awk '{print " " $NF}') vp_vdpa$(echo "$vp" | awk '{print " " $NF}') IOPS"
 done
 p=$(echo "$plain" | tr ' ' '\n' | grep . | median)

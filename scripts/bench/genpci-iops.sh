@@ -26,10 +26,7 @@ bdf=$(basename "$(dirname "$(readlink -f "/sys/block/$(gp_disk_of_serial gpci-be
 # made by that PCI driver (vdpa_gen_pci, or vp-vdpa: vp_vdpa.ko's name).
 run_via() {
 	local drv=$1 disk iops
-	echo "$drv" >"$PCI/$bdf/driver_override"
-	echo "$bdf" >"$PCI/$bdf/driver/unbind"
-	echo "$bdf" >/sys/bus/pci/drivers_probe
-	[ "$(gp_driver "$bdf")" = "$drv" ] || fail "$bdf did not bind to $drv"
+	gp_bind_pci "$bdf" "$drv"
 	vdpa dev add mgmtdev "pci/$bdf" name gpbench >/dev/null
 	bind_vdpa gpbench virtio_vdpa
 	disk=$(gp_blockdev gpbench) || fail "$drv: no disk"
@@ -40,9 +37,7 @@ run_via() {
 
 run_plain() {
 	local disk
-	echo >"$PCI/$bdf/driver_override"
-	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
-	echo "$bdf" >/sys/bus/pci/drivers_probe
+	gp_give_back "$bdf"
 	wait_for 10 gp_disk_of_serial gpci-bench || fail "virtio_blk did not get the card"
 	disk=$(gp_disk_of_serial gpci-bench)
 	$BENCH dev "/dev/$disk" "$SECS"

@@ -40,23 +40,22 @@ gp_driver() {
 	return 0
 }
 
-# gp_take BDF: hand a function to vdpa_gen_pci (driver_override + probe).
-gp_take() {
-	local bdf=$1
-	echo $GP_DRV >"$PCI/$bdf/driver_override"
+# gp_bind_pci BDF DRIVER: bind a function to that PCI driver through
+# driver_override ("" and virtio-pci: back to the default match).
+gp_bind_pci() {
+	local bdf=$1 drv=$2 want=${2:-virtio-pci}
+	[ "$drv" = virtio-pci ] && drv=""
+	echo "$drv" >"$PCI/$bdf/driver_override"
 	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
 	echo "$bdf" >/sys/bus/pci/drivers_probe
-	[ "$(gp_driver "$bdf")" = $GP_DRV ] || fail "$bdf did not bind to $GP_DRV"
+	[ "$(gp_driver "$bdf")" = "$want" ] || fail "$bdf did not bind to $want"
 }
 
+# gp_take BDF: hand a function to vdpa_gen_pci.
+gp_take() { gp_bind_pci "$1" $GP_DRV; }
+
 # gp_give_back BDF: return a function to virtio-pci.
-gp_give_back() {
-	local bdf=$1
-	echo >"$PCI/$bdf/driver_override"
-	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
-	echo "$bdf" >/sys/bus/pci/drivers_probe
-	[ "$(gp_driver "$bdf")" = virtio-pci ] || fail "$bdf did not go back to virtio-pci"
-}
+gp_give_back() { gp_bind_pci "$1" virtio-pci; }
 
 # gp_add BDF NAME DRIVER [ATTRS...]: vDPA device NAME on the function,
 # bound to the vdpa bus driver DRIVER (virtio_vdpa, vhost_vdpa, ...).

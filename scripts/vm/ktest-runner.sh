@@ -15,7 +15,9 @@
 # scripts/vm/bad-patterns.txt while it runs. Ends with
 # "VMRESULT pass=N fail=N skip=N".
 #
-# Env from scripts/vm/ktest.sh: VDPA_TIMEOUT_SCALE multiplies the timeout (the
+# Env from scripts/vm/ktest.sh: VDPA_ONLY="t1 t2" runs only those tests of
+# the list (the others are reported as skipped; for development runs).
+# VDPA_TIMEOUT_SCALE multiplies the timeout (the
 # debug kernel is slower); tests inherit it and scale their own time limits.
 # On a kernel with kmemleak, its periodic scan is switched off and a last
 # test "kmemleak" scans after the suite; it fails on any object reported as
@@ -92,6 +94,11 @@ pass=0 fail=0 skip=0 i=0
 for line in "${tests[@]}"; do
 	i=$((i + 1))
 	read -r t tags <<<"$line"
+	if [ -n "${VDPA_ONLY:-}" ] && [[ " $VDPA_ONLY kmemleak " != *" $t "* ]]; then
+		echo "ok $i $t # SKIP not in VDPA_ONLY"
+		skip=$((skip + 1))
+		continue
+	fi
 	if [ "${VDPA_QUICK:-0}" = 1 ] && [[ " $tags " == *" slow "* ]]; then
 		echo "ok $i $t # SKIP slow: only in the full run (make test-dbg)"
 		skip=$((skip + 1))

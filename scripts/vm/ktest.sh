@@ -63,7 +63,7 @@ for suite in "$@"; do
 	# shellcheck disable=SC2086
 	"$ROOT/scripts/vm/run.sh" --live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
 		${kernel:+--kernel "$kernel"} --console "$out/console.log" --result "$out/result.log" \
-		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" \
+		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" VDPA_ONLY="${VDPA_ONLY:-}" \
 		"$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
 	tr -d '\r' <"$out/result.log" >"$out/result.tap"
 

@@ -9,8 +9,8 @@
  * `vdpa dev add` creates a net, blk, scsi, rng... device as the card is,
  * and one vDPA device per function may exist at a time.
  *
- * Direct mode (all there is so far): the vDPA driver's rings and buffers
- * are given to the function as they are.  Features, status, config space
+ * Direct mode: the vDPA driver's rings and buffers are given to the
+ * function as they are.  Features, status, config space
  * and queue setup pass through to the card with the kernel's
  * virtio_pci_modern_dev helpers; kicks write the queue's doorbell; MSI-X
  * vectors call the driver's callbacks.
@@ -24,7 +24,11 @@
  * detached again once the device is reset and holds no map, so the DMA
  * API works again for the next driver.  Without an IOMMU only in-kernel
  * drivers are possible.  The top of the IOVA space is kept back for the
- * rings of the future shadow-virtqueue mode.
+ * rings of the shadow-virtqueue mode.
+ *
+ * Shadow mode (pci_shadow.c): when dirty logging starts, a user-space
+ * driver's queues move to split rings of ours that relay its chains to the
+ * card, so the parent sees every write, position and request in flight.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,8 +43,11 @@
 #include <linux/vhost_iotlb.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci_modern.h>
+#include <linux/vdpa_migrate.h>
 #include <uapi/linux/vdpa.h>
 #include <uapi/linux/virtio_pci.h>
+
+#include "pci.h"
 
 /*
  * Transport features the 6.1 vDPA bus cannot carry to a driver: it has no
@@ -58,109 +65,9 @@
 	 BIT_ULL(GPCI_F_NOTIF_CONFIG_DATA) | BIT_ULL(GPCI_F_RING_RESET) | \
 	 BIT_ULL(GPCI_F_ADMIN_VQ))
 
-/* IOVAs at the top of the domain, for the shadow-virtqueue mode's rings. */
-#define GPCI_SHADOW_IOVA_SIZE	SZ_64M
-/* Map entries a user-space driver may create. */
-#define GPCI_IOTLB_LIMIT	65536
-/* Largest queue size offered (the vDPA bus asks once per device). */
-#define GPCI_VQ_NUM_MAX		1024U
-#define GPCI_RESET_TIMEOUT_MS	1000
-#define GPCI_CONFIG_VECTOR	0
-
-struct gpci_mgmt;
-
-/**
- * struct gpci_vq - one virtqueue of the function
- * @dev: owning device
- * @notify: mapped doorbell
- * @notify_pa: physical address of the doorbell (for get_vq_notification)
- * @cb_lock: protects @cb against the interrupt handler
- * @cb: the driver's used-buffer callback
- * @irq: Linux IRQ of the queue's own vector, or -1 when queues share one
- * @enabled: the queue was enabled since the last reset, so the card may
- *	have moved past the initial ring position
- */
-struct gpci_vq {
-	struct gpci_dev *dev;
-	void __iomem *notify;
-	resource_size_t notify_pa;
-	spinlock_t cb_lock; /* @cb vs the interrupt handler */
-	struct vdpa_callback cb;
-	int irq;
-	bool enabled;
-};
-
-/**
- * struct gpci_dev - the vDPA device of a function (at most one)
- * @vdpa: vdpa device; must stay the first member
- * @gm: management device (the function)
- * @device_features: features offered: the card's, minus the hidden ones,
- *	restricted to what `vdpa dev add ... device_features` asked for
- * @driver_features: features the driver wrote last (what the card got
- *	may have ACCESS_PLATFORM added)
- * @nvqs: queues of the card
- * @vq_num_max: largest queue size every queue of the card takes
- * @vqs: the queues
- * @nvec: MSI-X vectors allocated (0: none)
- * @config_irq: Linux IRQ of the config vector (0), or -1
- * @shared_irq: Linux IRQ of vector 1 when every queue uses it, or -1 when
- *	each queue has a vector of its own (&gpci_vq.irq)
- * @config_lock: protects @config_cb against the interrupt handler
- * @config_cb: the driver's config-change callback
- * @map_lock: protects @domain, @attached and @iotlb
- * @domain: IOMMU domain for user-space drivers, NULL without an IOMMU
- * @attached: @domain is attached to the function
- * @iotlb: mirror of what @domain maps (IOVA -> PA, permissions)
- * @iova_range: IOVAs a driver may map
- * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
- *	copies owned by us: never mapped for a driver
- */
-struct gpci_dev {
-	struct vdpa_device vdpa;
-	struct gpci_mgmt *gm;
-	u64 device_features;
-	u64 driver_features;
-	u16 nvqs;
-	u16 vq_num_max;
-	struct gpci_vq *vqs;
-	int nvec;
-	int config_irq;
-	int shared_irq;
-	spinlock_t config_lock; /* @config_cb vs the interrupt handler */
-	struct vdpa_callback config_cb;
-	struct mutex map_lock; /* @domain, @attached, @iotlb */
-	struct iommu_domain *domain;
-	bool attached;
-	struct vhost_iotlb *iotlb;
-	struct vdpa_iova_range iova_range;
-	struct list_head resv;
-};
-
-/**
- * struct gpci_mgmt - management device of one admin-bound function
- * @mgmt: vdpa management device
- * @mdev: the card, seen through the modern virtio-pci helpers
- * @pdev: the function
- * @ids: @mgmt's class: the card's device ID, zero-terminated
- * @gdev: the vDPA device, or NULL; set and cleared by dev_add/dev_del,
- *	which the vdpa core serialises
- */
-struct gpci_mgmt {
-	struct vdpa_mgmt_dev mgmt;
-	struct virtio_pci_modern_device mdev;
-	struct pci_dev *pdev;
-	struct virtio_device_id ids[2];
-	struct gpci_dev *gdev;
-};
-
 static struct gpci_dev *to_gpci(struct vdpa_device *vdpa)
 {
 	return container_of(vdpa, struct gpci_dev, vdpa);
-}
-
-static struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)
-{
-	return &gd->gm->mdev;
 }
 
 static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
@@ -176,7 +83,7 @@ static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
  * MSI-X vectors are never shared with another device, so every handler
  * says it handled the interrupt, with or without a callback to call.
  */
-static void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
+void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
 {
 	struct vdpa_callback cb;
 
@@ -191,7 +98,10 @@ static irqreturn_t gpci_vq_irq(int irq, void *data)
 {
 	struct gpci_vq *vq = data;
 
-	gpci_run_cb(&vq->cb_lock, &vq->cb);
+	if (READ_ONCE(vq->dev->shadow))
+		gpci_shadow_kick(vq->dev);
+	else
+		gpci_run_cb(&vq->cb_lock, &vq->cb);
 	return IRQ_HANDLED;
 }
 
@@ -200,6 +110,10 @@ static irqreturn_t gpci_shared_irq(int irq, void *data)
 {
 	struct gpci_dev *gd = data;
 
+	if (READ_ONCE(gd->shadow)) {
+		gpci_shadow_kick(gd);
+		return IRQ_HANDLED;
+	}
 	for (u16 i = 0; i < gd->nvqs; i++)
 		gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
 	return IRQ_HANDLED;
@@ -283,16 +197,21 @@ err_free:
 	return ret;
 }
 
-static u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx)
+u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx)
 {
 	return gd->shared_irq >= 0 ? 1 : 1 + idx;
 }
 
 /* ---- status and reset ---------------------------------------------------- */
 
+/* On shadow rings the card's status is ours; the driver sees its own. */
 static u8 gpci_get_status(struct vdpa_device *vdpa)
 {
-	return vp_modern_get_status(gpci_card(to_gpci(vdpa)));
+	struct gpci_dev *gd = to_gpci(vdpa);
+
+	if (READ_ONCE(gd->shadow))
+		return READ_ONCE(gd->status);
+	return vp_modern_get_status(gpci_card(gd));
 }
 
 /* map_lock held: let the DMA API have the function again if nothing maps. */
@@ -311,9 +230,8 @@ static void gpci_maybe_detach(struct gpci_dev *gd)
  * Reset the card and wait until it says so (virtio 1.x 4.1.4.3.2): once it
  * reads back 0 the card no longer touches driver memory.
  */
-static int gpci_reset(struct vdpa_device *vdpa)
+int gpci_card_reset(struct gpci_dev *gd)
 {
-	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	unsigned long timeout = jiffies + msecs_to_jiffies(GPCI_RESET_TIMEOUT_MS);
 	u8 st;
@@ -321,15 +239,32 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	vp_modern_set_status(card, 0);
 	while ((st = vp_modern_get_status(card)) != 0) {
 		if (st == 0xff || time_after(jiffies, timeout)) {
-			dev_err(&vdpa->dev, "card did not reset (status %#x)\n",
+			dev_err(&gd->vdpa.dev, "card did not reset (status %#x)\n",
 				st);
 			return -ETIMEDOUT;
 		}
 		usleep_range(1000, 2000);
 	}
-	for (u16 i = 0; i < gd->nvqs; i++)
+	return 0;
+}
+
+/* The driver's reset: the card's, and back to direct mode. */
+static int gpci_reset(struct vdpa_device *vdpa)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	int ret;
+
+	ret = gpci_card_reset(gd);
+	if (ret)
+		return ret;
+	gpci_shadow_stop(gd);
+	for (u16 i = 0; i < gd->nvqs; i++) {
 		gd->vqs[i].enabled = false;
+		gd->vqs[i].num = 0;
+	}
 	gd->driver_features = 0;
+	if (gd->cfg_mask)
+		bitmap_zero(gd->cfg_mask, gpci_card(gd)->device_len);
 
 	mutex_lock(&gd->map_lock);
 	gpci_maybe_detach(gd);
@@ -346,11 +281,22 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 		gpci_reset(vdpa);
 		return;
 	}
+	if (READ_ONCE(gd->shadow)) {
+		/* Bits the driver adds (FAILED...) go to the card too. */
+		mutex_lock(&gd->shadow_lock);
+		gd->status = status | (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+		vp_modern_set_status(card, vp_modern_get_status(card) | status);
+		mutex_unlock(&gd->shadow_lock);
+		return;
+	}
 	/* The card forgot its config vector when it was reset. */
 	if (!vp_modern_get_status(card) &&
 	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
 		dev_warn(&vdpa->dev, "card refused the config vector\n");
 	vp_modern_set_status(card, status);
+	/* A dirty log started before DRIVER_OK switches now. */
+	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
+		gpci_shadow_start(gd);
 }
 
 /* ---- features ------------------------------------------------------------ */
@@ -365,16 +311,23 @@ static u64 gpci_get_device_features(struct vdpa_device *vdpa)
  * driver acked, the card's DMA goes through the platform's translation
  * (the DMA API's or our domain), never around it.
  */
+u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features)
+{
+	if (gd->device_features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+		features |= BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+	return features;
+}
+
 static int gpci_set_driver_features(struct vdpa_device *vdpa, u64 features)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
-	u64 card = features;
 
 	if (features & ~gd->device_features)
 		return -EINVAL;
-	if (gd->device_features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
-		card |= BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
-	vp_modern_set_features(gpci_card(gd), card);
+	if (READ_ONCE(gd->shadow))
+		return -EBUSY;	/* the card runs with what was negotiated */
+	vp_modern_set_features(gpci_card(gd),
+			       gpci_card_driver_features(gd, features));
 	gd->driver_features = features;
 	return 0;
 }
@@ -386,11 +339,22 @@ static u64 gpci_get_driver_features(struct vdpa_device *vdpa)
 
 /* ---- virtqueues ---------------------------------------------------------- */
 
+/*
+ * Queue setup is recorded for the shadow rings, and reaches the card only
+ * in direct mode: on shadow rings the card's queues are ours.
+ */
 static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 			       u64 desc_area, u64 driver_area, u64 device_area)
 {
-	if (!gpci_vq(vdpa, idx))
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
 		return -EINVAL;
+	if (READ_ONCE(vq->dev->shadow))
+		return -EBUSY;
+	vq->desc_area = desc_area;
+	vq->driver_area = driver_area;
+	vq->device_area = device_area;
 	vp_modern_queue_address(gpci_card(to_gpci(vdpa)), idx, desc_area,
 				driver_area, device_area);
 	return 0;
@@ -398,8 +362,12 @@ static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 
 static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 {
-	if (gpci_vq(vdpa, idx))
-		vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
+		return;
+	vq->num = num;
+	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
 }
 
 static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
@@ -426,10 +394,16 @@ static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
 
 static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
 {
+	struct gpci_dev *gd = to_gpci(vdpa);
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 
-	if (vq)
+	if (!vq)
+		return;
+	if (READ_ONCE(gd->shadow))
+		gpci_shadow_kick(gd);
+	else if (!READ_ONCE(gd->switching))
 		iowrite16(idx, vq->notify);
+	/* else the switch relays everything once the card restarted */
 }
 
 static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
@@ -457,7 +431,8 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 	u16 vec;
 
-	if (!vq || !ready || vp_modern_get_queue_enable(card, idx))
+	if (!vq || !ready || READ_ONCE(gd->shadow) ||
+	    vp_modern_get_queue_enable(card, idx))
 		return;
 	vec = gpci_vq_vector(gd, idx);
 	if (vp_modern_queue_vector(card, idx, vec) != vec)
@@ -492,7 +467,7 @@ static int gpci_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 	if (!vq)
 		return -EINVAL;
 	if (vq->enabled)
-		return -EOPNOTSUPP;
+		return gpci_shadow_vq_state(to_gpci(vdpa), idx, state);
 	memset(state, 0, sizeof(*state));
 	if (gpci_packed(to_gpci(vdpa))) {
 		state->packed.last_avail_counter = 1;
@@ -600,6 +575,11 @@ static void gpci_set_config(struct vdpa_device *vdpa, unsigned int offset,
 
 	if (!gpci_config_range_ok(gd, offset, len))
 		return;
+	/* Replayed when the card is reset for the shadow rings. */
+	if (gd->cfg_written) {
+		memcpy(gd->cfg_written + offset, buf, len);
+		bitmap_set(gd->cfg_mask, offset, len);
+	}
 	for (unsigned int i = 0; i < len; i++)
 		iowrite8(p[i], gpci_card(gd)->device + offset + i);
 }
@@ -685,25 +665,43 @@ static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 			goto out;
 		gd->attached = true;
 	}
+	spin_lock(&gd->iotlb_lock);
 	ret = vhost_iotlb_add_range(gd->iotlb, iova, last, pa, perm);
+	spin_unlock(&gd->iotlb_lock);
 	if (ret)
 		goto out;
 	ret = iommu_map(gd->domain, iova, pa, size, gpci_iommu_prot(perm));
-	if (ret)
+	if (ret) {
+		spin_lock(&gd->iotlb_lock);
 		vhost_iotlb_del_range(gd->iotlb, iova, last);
+		spin_unlock(&gd->iotlb_lock);
+	}
 out:
 	mutex_unlock(&gd->map_lock);
 	return ret;
 }
 
-/* map_lock held.  Whole entries go, like vhost_iotlb_del_range(). */
+/*
+ * map_lock held.  Whole entries go, like vhost_iotlb_del_range(); the
+ * mirror first, so the shadow rings never read a page the card lost.
+ */
 static void gpci_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 {
 	struct vhost_iotlb_map *map;
+	u64 start, size;
 
-	while ((map = vhost_iotlb_itree_first(gd->iotlb, first, last))) {
-		iommu_unmap(gd->domain, map->start, map->size);
-		vhost_iotlb_map_free(gd->iotlb, map);
+	for (;;) {
+		spin_lock(&gd->iotlb_lock);
+		map = vhost_iotlb_itree_first(gd->iotlb, first, last);
+		if (map) {
+			start = map->start;
+			size = map->size;
+			vhost_iotlb_map_free(gd->iotlb, map);
+		}
+		spin_unlock(&gd->iotlb_lock);
+		if (!map)
+			break;
+		iommu_unmap(gd->domain, start, size);
 	}
 }
 
@@ -814,6 +812,9 @@ static void gpci_free(struct vdpa_device *vdpa)
 	gpci_free_resv(gd);
 	vhost_iotlb_free(gd->iotlb);
 	kfree(gd->vqs);
+	kfree(gd->cfg_written);
+	bitmap_free(gd->cfg_mask);
+	mutex_destroy(&gd->shadow_lock);
 	mutex_destroy(&gd->map_lock);
 }
 
@@ -877,7 +878,9 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	if (IS_ERR(gd))
 		return PTR_ERR(gd);
 	mutex_init(&gd->map_lock);
+	spin_lock_init(&gd->iotlb_lock);
 	spin_lock_init(&gd->config_lock);
+	gpci_shadow_init(gd);
 	INIT_LIST_HEAD(&gd->resv);
 	gd->config_irq = -1;
 	gd->shared_irq = -1;
@@ -892,6 +895,12 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	gd->vqs = kcalloc(gd->nvqs, sizeof(*gd->vqs), GFP_KERNEL);
 	if (!gd->vqs)
 		goto err_put;
+	if (gm->mdev.device_len) {
+		gd->cfg_written = kzalloc(gm->mdev.device_len, GFP_KERNEL);
+		gd->cfg_mask = bitmap_zalloc(gm->mdev.device_len, GFP_KERNEL);
+		if (!gd->cfg_written || !gd->cfg_mask)
+			goto err_put;
+	}
 	/* From here on gpci_teardown() undoes whatever was set up. */
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_vq *vq = &gd->vqs[i];
@@ -922,9 +931,12 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 
 	gd->vdpa.dma_dev = dev;
 	gd->vdpa.mdev = mgmt;
-	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);
+	ret = vdpa_migrate_ops_register(&gd->vdpa, &gpci_mig_ops);
 	if (ret)
 		goto err_teardown;
+	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);
+	if (ret)
+		goto err_mig_ops;
 	gm->gdev = gd;
 	dev_info(dev, "vdpa %s: virtio id %u, %u queue(s), %d vector(s), %s\n",
 		 name, gm->mdev.id.device, gd->nvqs, gd->nvec,
@@ -932,6 +944,8 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 		 "in-kernel drivers only (no IOMMU or no ACCESS_PLATFORM)");
 	return 0;
 
+err_mig_ops:
+	vdpa_migrate_ops_unregister(&gd->vdpa);
 err_teardown:
 	gpci_teardown(gd);
 err_put:
@@ -947,6 +961,7 @@ static void gpci_dev_del(struct vdpa_mgmt_dev *mgmt, struct vdpa_device *vdpa)
 	/* Unregistering may drop the last reference: keep one to tear down. */
 	get_device(&vdpa->dev);
 	_vdpa_unregister_device(vdpa);
+	vdpa_migrate_ops_unregister(vdpa);
 	gpci_teardown(gd);
 	gm->gdev = NULL;
 	put_device(&vdpa->dev);

@@ -1155,3 +1155,71 @@ void vhc_mig_rebase(struct vhc_dev *d, void *mem)
 	}
 	d->mem = mem;
 }
+
+/**
+ * vhc_log_start() - VDPA_MIG_LOG_START
+ * @d: device
+ * @asid: address space
+ * @shift: log2 of the log's page size
+ * @r: ranges to log
+ * @nr: entries of @r
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_log_start(struct vhc_dev *d, __u32 asid, __u32 shift,
+		  const struct vdpa_mig_log_range *r, __u32 nr)
+{
+	struct vdpa_mig_log_start a = {
+		.argsz = sizeof(a),
+		.asid = asid,
+		.page_shift = shift,
+		.nr_ranges = nr,
+		.ranges = (__u64)(uintptr_t)r,
+	};
+
+	return vhc_ioctl(d, VDPA_MIG_LOG_START, &a);
+}
+
+/**
+ * vhc_log_sync() - VDPA_MIG_LOG_SYNC
+ * @d: device
+ * @asid: address space
+ * @iova: first byte to report
+ * @size: bytes to report
+ * @bitmap: dirty bits are ORed in here
+ * @dirty: pages reported (may be NULL)
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_log_sync(struct vhc_dev *d, __u32 asid, __u64 iova, __u64 size,
+		 __u64 *bitmap, __u64 *dirty)
+{
+	struct vdpa_mig_log_sync a = {
+		.argsz = sizeof(a),
+		.asid = asid,
+		.iova = iova,
+		.size = size,
+		.bitmap = (__u64)(uintptr_t)bitmap,
+		.dirty = ~0ULL,
+	};
+	int ret;
+
+	ret = vhc_ioctl(d, VDPA_MIG_LOG_SYNC, &a);
+	if (!ret && dirty)
+		*dirty = a.dirty;
+	return ret;
+}
+
+/**
+ * vhc_log_stop() - VDPA_MIG_LOG_STOP
+ * @d: device
+ * @asid: address space
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhc_log_stop(struct vhc_dev *d, __u32 asid)
+{
+	struct vdpa_mig_log_stop a = { .argsz = sizeof(a), .asid = asid };
+
+	return vhc_ioctl(d, VDPA_MIG_LOG_STOP, &a);
+}

@@ -167,5 +167,11 @@ int vhc_mig_save(struct vhc_dev *d, void **blob, size_t *len);
 int vhc_mig_load(struct vhc_dev *d, const void *blob, size_t len);
 int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src);
 void vhc_mig_rebase(struct vhc_dev *d, void *mem);
+struct vdpa_mig_log_range;
+int vhc_log_start(struct vhc_dev *d, __u32 asid, __u32 shift,
+		  const struct vdpa_mig_log_range *r, __u32 nr);
+int vhc_log_sync(struct vhc_dev *d, __u32 asid, __u64 iova, __u64 size,
+		 __u64 *bitmap, __u64 *dirty);
+int vhc_log_stop(struct vhc_dev *d, __u32 asid);
 
 #endif /* VHOST_CLIENT_H */

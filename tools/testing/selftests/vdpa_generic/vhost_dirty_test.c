@@ -34,51 +34,11 @@
 
 /* --- the three ioctls ------------------------------------------------------ */
 
-static int dl_start(struct vhc_dev *d, __u32 asid, __u32 shift,
-		    const struct vdpa_mig_log_range *r, __u32 nr)
-{
-	struct vdpa_mig_log_start a = {
-		.argsz = sizeof(a),
-		.asid = asid,
-		.page_shift = shift,
-		.nr_ranges = nr,
-		.ranges = (__u64)(uintptr_t)r,
-	};
-
-	return vht_ioctl(d, VDPA_MIG_LOG_START, &a);
-}
-
 static int dl_start1(struct vhc_dev *d, __u32 asid, __u64 iova, __u64 size)
 {
 	struct vdpa_mig_log_range r = { .iova = iova, .size = size };
 
-	return dl_start(d, asid, DL_SHIFT, &r, 1);
-}
-
-static int dl_sync(struct vhc_dev *d, __u32 asid, __u64 iova, __u64 size,
-		   __u64 *bitmap, __u64 *dirty)
-{
-	struct vdpa_mig_log_sync a = {
-		.argsz = sizeof(a),
-		.asid = asid,
-		.iova = iova,
-		.size = size,
-		.bitmap = (__u64)(uintptr_t)bitmap,
-		.dirty = ~0ULL,
-	};
-	int ret;
-
-	ret = vht_ioctl(d, VDPA_MIG_LOG_SYNC, &a);
-	if (!ret && dirty)
-		*dirty = a.dirty;
-	return ret;
-}
-
-static int dl_stop(struct vhc_dev *d, __u32 asid)
-{
-	struct vdpa_mig_log_stop a = { .argsz = sizeof(a), .asid = asid };
-
-	return vht_ioctl(d, VDPA_MIG_LOG_STOP, &a);
+	return vhc_log_start(d, asid, DL_SHIFT, &r, 1);
 }
 
 /* --- expected and reported pages of guest memory -------------------------- */
@@ -132,7 +92,7 @@ static int dl_sync_mem(struct vhc_dev *d, __u32 asid, struct dl_map *got,
 		       __u64 *dirty)
 {
 	dl_map_clear(got);
-	return dl_sync(d, asid, d->mem_iova, d->mem_size, got->bits, dirty);
+	return vhc_log_sync(d, asid, d->mem_iova, d->mem_size, got->bits, dirty);
 }
 
 /*
@@ -460,7 +420,7 @@ TEST_F_TIMEOUT(dirty_blk, random_exact, 120)
 	TH_LOG("%llu pages only written to the disk stayed clean",
 	       (unsigned long long)write_only);
 	EXPECT_LT(0u, write_only);
-	EXPECT_EQ(0, dl_stop(d, 0));
+	EXPECT_EQ(0, vhc_log_stop(d, 0));
 }
 
 /* Dirty exactly the pages @pages of the data area with reads. */
@@ -510,8 +470,8 @@ TEST_F_TIMEOUT(dirty_blk, partial_sync, 60)
 
 	/* Pages 3..66 of the data area: 3, 63, 64 and 66. */
 	memset(bm, 0, sizeof(bm));
-	ASSERT_EQ(0, dl_sync(d, 0, data + 3 * DL_PAGE, 64 * DL_PAGE, bm,
-			     &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, data + 3 * DL_PAGE, 64 * DL_PAGE, bm,
+				  &dirty));
 	EXPECT_EQ(4u, dirty);
 	EXPECT_EQ((1ULL << 0) | (1ULL << 60) | (1ULL << 61) | (1ULL << 63),
 		  bm[0]);
@@ -519,7 +479,7 @@ TEST_F_TIMEOUT(dirty_blk, partial_sync, 60)
 
 	/* The bitmap is ORed into, not overwritten. */
 	bm[0] = 1ULL << 5;
-	ASSERT_EQ(0, dl_sync(d, 0, data, 8 * DL_PAGE, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, data, 8 * DL_PAGE, bm, &dirty));
 	EXPECT_EQ(2u, dirty);
 	EXPECT_EQ((1ULL << 0) | (1ULL << 2) | (1ULL << 5), bm[0]);
 
@@ -550,20 +510,20 @@ TEST_F_TIMEOUT(dirty_blk, restart, 60)
 		return;
 	ASSERT_EQ(0, dl_start1(d, 0, d->mem_iova, d->mem_size));
 	blk_dirty_pages(_metadata, self, pages, 1);
-	ASSERT_EQ(0, dl_stop(d, 0));
-	EXPECT_ERRNO(ENOENT, dl_sync(d, 0, data, DL_PAGE, bm, &dirty));
-	EXPECT_ERRNO(ENOENT, dl_stop(d, 0));
+	ASSERT_EQ(0, vhc_log_stop(d, 0));
+	EXPECT_ERRNO(ENOENT, vhc_log_sync(d, 0, data, DL_PAGE, bm, &dirty));
+	EXPECT_ERRNO(ENOENT, vhc_log_stop(d, 0));
 
 	/* Writes while not logging are not remembered. */
 	blk_dirty_pages(_metadata, self, pages, 1);
 	ASSERT_EQ(0, dl_start1(d, 0, d->mem_iova, d->mem_size));
-	ASSERT_EQ(0, dl_sync(d, 0, data, 64 * DL_PAGE, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, data, 64 * DL_PAGE, bm, &dirty));
 	EXPECT_EQ(0u, dirty);
 	blk_dirty_pages(_metadata, self, pages, 1);
-	ASSERT_EQ(0, dl_sync(d, 0, data, 64 * DL_PAGE, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, data, 64 * DL_PAGE, bm, &dirty));
 	EXPECT_EQ(1u, dirty);
 	EXPECT_EQ(1ULL << 5, bm[0]);
-	EXPECT_EQ(0, dl_stop(d, 0));
+	EXPECT_EQ(0, vhc_log_stop(d, 0));
 }
 
 /*
@@ -588,18 +548,18 @@ TEST_F_TIMEOUT(dirty_blk, unmapped_ranges, 60)
 	r[2] = (struct vdpa_mig_log_range){ top - (64ULL << 30), 64ULL << 30 };
 	if (r[1].iova <= r[0].iova)
 		SKIP(return, "guest memory too low for this layout");
-	ASSERT_EQ(0, dl_start(d, 0, 21, r, 3));
+	ASSERT_EQ(0, vhc_log_start(d, 0, 21, r, 3));
 	blk_dirty_pages(_metadata, self, pages, 1);
 	memset(bm, 0, sizeof(bm));
-	ASSERT_EQ(0, dl_sync(d, 0, r[2].iova, r[2].size, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, r[2].iova, r[2].size, bm, &dirty));
 	EXPECT_EQ(0u, dirty);
-	ASSERT_EQ(0, dl_sync(d, 0, r[0].iova, r[0].size, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, r[0].iova, r[0].size, bm, &dirty));
 	EXPECT_EQ(0u, dirty);
 	/* The 2 MiB page holding the data area's page 1 is dirty. */
-	ASSERT_EQ(0, dl_sync(d, 0, r[1].iova, r[1].size, bm, &dirty));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, r[1].iova, r[1].size, bm, &dirty));
 	EXPECT_EQ(1u, dirty);
 	EXPECT_EQ(1u, bm[0]);
-	EXPECT_EQ(0, dl_stop(d, 0));
+	EXPECT_EQ(0, vhc_log_stop(d, 0));
 }
 
 /*
@@ -649,8 +609,8 @@ TEST_F_TIMEOUT(dirty_blk, errors, 60)
 	ASSERT_EQ(0, vht_ioctl(d, VHOST_VDPA_GET_AS_NUM, &nas));
 
 	/* Nothing started yet. */
-	EXPECT_ERRNO(ENOENT, dl_sync(d, 0, mem, size, bm, &dirty));
-	EXPECT_ERRNO(ENOENT, dl_stop(d, 0));
+	EXPECT_ERRNO(ENOENT, vhc_log_sync(d, 0, mem, size, bm, &dirty));
+	EXPECT_ERRNO(ENOENT, vhc_log_stop(d, 0));
 
 	/* Argument structures. */
 	r[0] = (struct vdpa_mig_log_range){ mem, size };
@@ -685,14 +645,14 @@ TEST_F_TIMEOUT(dirty_blk, errors, 60)
 	EXPECT_ERRNO(ERANGE, dl_start1(d, 0, top - DL_PAGE, 2 * DL_PAGE));
 	r[0] = (struct vdpa_mig_log_range){ mem, 2 * DL_PAGE };
 	r[1] = (struct vdpa_mig_log_range){ mem + DL_PAGE, DL_PAGE };
-	EXPECT_ERRNO(EINVAL, dl_start(d, 0, DL_SHIFT, r, 2));	/* overlap */
+	EXPECT_ERRNO(EINVAL, vhc_log_start(d, 0, DL_SHIFT, r, 2));	/* overlap */
 	r[1] = (struct vdpa_mig_log_range){ mem - DL_PAGE, DL_PAGE };
-	EXPECT_ERRNO(EINVAL, dl_start(d, 0, DL_SHIFT, r, 2));	/* unsorted */
+	EXPECT_ERRNO(EINVAL, vhc_log_start(d, 0, DL_SHIFT, r, 2));	/* unsorted */
 	r[0] = (struct vdpa_mig_log_range){ 0, 768ULL << 30 };
 	r[1] = (struct vdpa_mig_log_range){ 768ULL << 30, 768ULL << 30 };
-	EXPECT_ERRNO(E2BIG, dl_start(d, 0, DL_SHIFT, r, 2));	/* > 1 TiB */
+	EXPECT_ERRNO(E2BIG, vhc_log_start(d, 0, DL_SHIFT, r, 2));	/* > 1 TiB */
 	/* None of that started anything. */
-	EXPECT_ERRNO(ENOENT, dl_sync(d, 0, mem, size, bm, &dirty));
+	EXPECT_ERRNO(ENOENT, vhc_log_sync(d, 0, mem, size, bm, &dirty));
 
 	/* A working log with two dirty pages, then misuse around it. */
 	ASSERT_EQ(0, dl_start1(d, 0, mem, size));
@@ -706,15 +666,15 @@ TEST_F_TIMEOUT(dirty_blk, errors, 60)
 	dl_bad_headers(_metadata, d, VDPA_MIG_LOG_SYNC, &sy, sizeof(sy),
 		       offsetof(struct vdpa_mig_log_sync, reserved), nas);
 	if (nas > 1)
-		EXPECT_ERRNO(ENOENT, dl_sync(d, 1, mem, size, bm, &dirty));
-	EXPECT_ERRNO(EINVAL, dl_sync(d, 0, mem + 1, DL_PAGE, bm, &dirty));
-	EXPECT_ERRNO(EINVAL, dl_sync(d, 0, mem, 0, bm, &dirty));
-	EXPECT_ERRNO(EINVAL, dl_sync(d, 0, mem, DL_PAGE + 1, bm, &dirty));
-	EXPECT_ERRNO(EINVAL, dl_sync(d, 0, mem - DL_PAGE, 2 * DL_PAGE, bm,
-				     &dirty));
-	EXPECT_ERRNO(EINVAL, dl_sync(d, 0, mem, size + DL_PAGE, bm, &dirty));
-	EXPECT_ERRNO(EFAULT, dl_sync(d, 0, mem, size, NULL, &dirty));
-	EXPECT_ERRNO(EFAULT, dl_sync(d, 0, mem, size, (__u64 *)8, &dirty));
+		EXPECT_ERRNO(ENOENT, vhc_log_sync(d, 1, mem, size, bm, &dirty));
+	EXPECT_ERRNO(EINVAL, vhc_log_sync(d, 0, mem + 1, DL_PAGE, bm, &dirty));
+	EXPECT_ERRNO(EINVAL, vhc_log_sync(d, 0, mem, 0, bm, &dirty));
+	EXPECT_ERRNO(EINVAL, vhc_log_sync(d, 0, mem, DL_PAGE + 1, bm, &dirty));
+	EXPECT_ERRNO(EINVAL, vhc_log_sync(d, 0, mem - DL_PAGE, 2 * DL_PAGE, bm,
+					  &dirty));
+	EXPECT_ERRNO(EINVAL, vhc_log_sync(d, 0, mem, size + DL_PAGE, bm, &dirty));
+	EXPECT_ERRNO(EFAULT, vhc_log_sync(d, 0, mem, size, NULL, &dirty));
+	EXPECT_ERRNO(EFAULT, vhc_log_sync(d, 0, mem, size, (__u64 *)8, &dirty));
 
 	sp = (struct vdpa_mig_log_stop){ sizeof(sp), 0, 0, 0 };
 	dl_bad_headers(_metadata, d, VDPA_MIG_LOG_STOP, &sp, sizeof(sp),
@@ -731,7 +691,7 @@ TEST_F_TIMEOUT(dirty_blk, errors, 60)
 			      &self->got));
 	EXPECT_EQ(dl_map_count(&self->exp), dirty);
 	ASSERT_EQ(0, dl_resume(d));
-	EXPECT_EQ(0, dl_stop(d, 0));
+	EXPECT_EQ(0, vhc_log_stop(d, 0));
 }
 
 /* Closing the file stops logging; the next user starts clean. */
@@ -745,9 +705,9 @@ TEST_F_TIMEOUT(dirty_blk, release, 60)
 	ASSERT_EQ(0, dl_start1(d, 0, d->mem_iova, d->mem_size));
 	vhc_close(d);
 	ASSERT_EQ(0, vhc_open(d, self->name));
-	EXPECT_ERRNO(ENOENT, dl_sync(d, 0, d->iova_first, DL_PAGE, bm,
-				     &dirty));
-	EXPECT_ERRNO(ENOENT, dl_stop(d, 0));
+	EXPECT_ERRNO(ENOENT, vhc_log_sync(d, 0, d->iova_first, DL_PAGE, bm,
+					  &dirty));
+	EXPECT_ERRNO(ENOENT, vhc_log_stop(d, 0));
 	EXPECT_EQ(0, dl_start1(d, 0, 0, DL_PAGE));
 }
 
@@ -1082,7 +1042,7 @@ TEST_F_TIMEOUT(dirty_net, random_exact, 180)
 	TH_LOG("%llu dirty pages reported over %u rounds",
 	       (unsigned long long)total, DL_ROUNDS);
 	for (i = 0; i < 2; i++)
-		EXPECT_EQ(0, dl_stop(&self->port[i].dev, 0));
+		EXPECT_EQ(0, vhc_log_stop(&self->port[i].dev, 0));
 }
 
 /*
@@ -1146,10 +1106,10 @@ TEST_F_TIMEOUT(dirty_net, asid_isolation, 120)
 	ASSERT_EQ(0, dl_resume(d));
 
 	/* Stopping one address space leaves the other logging. */
-	EXPECT_EQ(0, dl_stop(d, 1));
+	EXPECT_EQ(0, vhc_log_stop(d, 1));
 	EXPECT_ERRNO(ENOENT, dl_sync_mem(d, 1, &a->got, &dirty));
 	EXPECT_EQ(0, dl_sync_mem(d, 0, &a->got, &dirty));
-	EXPECT_EQ(0, dl_stop(d, 0));
+	EXPECT_EQ(0, vhc_log_stop(d, 0));
 	free(exp1.bits);
 }
 

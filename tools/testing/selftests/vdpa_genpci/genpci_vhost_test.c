@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/vdpa_migrate.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -28,6 +29,8 @@
 #define GP_MSI_WINDOW	0xfee00000ULL
 #define GP_RNG_BUFS	4
 #define GP_RNG_LEN	256
+#define GP_PAGE		4096ULL
+#define GP_LOG_WORDS	(NET_MEM_SIZE / GP_PAGE / 64)
 
 /* "pci/BDF" for the function named by environment variable @env. */
 static bool gp_mgmtdev(const char *env, char *buf, size_t len)
@@ -47,6 +50,7 @@ FIXTURE(gp_net) {
 FIXTURE_VARIANT(gp_net) {
 	const char *driver;
 	int set_base_running;	/* errno of SET_VRING_BASE while running */
+	bool dirty_log;		/* VDPA_MIG_LOG_* (vdpa_migrate's) */
 };
 
 /* The parent refuses a position it cannot give the card. */
@@ -59,6 +63,7 @@ FIXTURE_VARIANT_ADD(gp_net, vhost_vdpa) {
 FIXTURE_VARIANT_ADD(gp_net, vdpa_migrate) {
 	.driver = VHT_DRV_MIG,
 	.set_base_running = EBUSY,
+	.dirty_log = true,
 };
 
 FIXTURE_SETUP(gp_net)
@@ -249,6 +254,148 @@ TEST_F(gp_net, vring_base)
 	EXPECT_EQ(0u, s.num);
 	s.num = 3;
 	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_SET_VRING_BASE, &s));
+}
+
+/* Log the whole of a port's memory in 4 KiB pages. */
+static int gp_log_start(struct net_port *p)
+{
+	struct vdpa_mig_log_range r = {
+		.iova = p->dev.mem_iova,
+		.size = p->dev.mem_size,
+	};
+
+	return vhc_log_start(&p->dev, 0, 12, &r, 1);
+}
+
+/* Is the page holding @ptr (in @p's memory) set in @bits? */
+static bool gp_dirty(const struct net_port *p, const __u64 *bits,
+		     const void *ptr)
+{
+	__u64 pg = ((const char *)ptr - (const char *)p->dev.mem) / GP_PAGE;
+
+	return bits[pg / 64] >> (pg % 64) & 1;
+}
+
+/* Dirty pages of [@ptr, @ptr + @len) of @p's memory. */
+static unsigned int gp_dirty_in(const struct net_port *p, const __u64 *bits,
+				const void *ptr, size_t len)
+{
+	unsigned int n = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += GP_PAGE)
+		n += gp_dirty(p, bits, (const char *)ptr + off);
+	return n;
+}
+
+/*
+ * Dirty logging moves the running queues onto shadow rings: frames keep
+ * flowing both ways (buffers the cards held are handed over again), the
+ * log reports the RX buffers and used rings the card and the relay wrote
+ * but never the TX buffers the card only read, the ring position becomes
+ * known, and a reset brings the device back to direct mode.
+ */
+TEST_F(gp_net, shadow_log)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	__u64 bits[GP_LOG_WORDS], dirty;
+	unsigned int tx_done, a_sent = 0;
+	struct net_rx_stats st;
+
+	if (_metadata->skip)
+		return;
+	if (!variant->dirty_log)
+		SKIP(return, "dirty logging is vdpa_migrate's");
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	a_sent += tx_done;
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, gp_log_start(b));
+	EXPECT_ERRNO(EBUSY, gp_log_start(b));
+	/* Positions are known now: every frame sent so far was relayed. */
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(a_sent, s.num);
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&b->dev, 0, b->dev.mem_iova,
+				  b->dev.mem_size, bits, NULL));
+
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	a_sent += tx_done;
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, a, b, net_bcast, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	a_sent += tx_done;
+
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&b->dev, 0, b->dev.mem_iova,
+				  b->dev.mem_size, bits, &dirty));
+	TH_LOG("%llu dirty pages on the receiving side",
+	       (unsigned long long)dirty);
+	EXPECT_LT(0u, gp_dirty_in(b, bits, b->rxbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_EQ(0u, gp_dirty_in(b, bits, b->txbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_TRUE(gp_dirty(b, bits, b->dev.vqs[NET_RX_Q].used));
+	EXPECT_TRUE(gp_dirty(b, bits, b->dev.vqs[NET_TX_Q].used));
+	/* Reported pages are clean again; nothing moved since. */
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&b->dev, 0, b->dev.mem_iova,
+				  b->dev.mem_size, bits, &dirty));
+	EXPECT_EQ(0u, dirty);
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(a_sent, s.num);
+
+	/* Logging off: still on shadow rings, still delivering. */
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+	ASSERT_EQ(0, vhc_log_stop(&b->dev, 0));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	a_sent += tx_done;
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(a_sent, s.num);
+
+	/* A reset is the way back to direct mode. */
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+}
+
+/*
+ * Logging started before DRIVER_OK (and kept across the reset that
+ * follows): the device starts out on shadow rings.
+ */
+TEST_F(gp_net, shadow_at_start)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	unsigned int tx_done, a_sent;
+	struct net_rx_stats st;
+
+	if (_metadata->skip)
+		return;
+	if (!variant->dirty_log)
+		SKIP(return, "dirty logging is vdpa_migrate's");
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(0u, s.num);
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	a_sent = tx_done;
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(a_sent, s.num);
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
 }
 
 FIXTURE(gp_rng) {

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdpa_gen_pci: what the glue (pci.c: management device, vdpa_config_ops,
+ * IOMMU domain) and the shadow virtqueues (pci_shadow.c) share.  See
+ * Documentation/vdpa/generic-pci.rst.
+ *
+ * Lock ordering (outermost first):
+ *
+ *   gpci_dev.shadow_lock  ->  gpci_dev.map_lock  ->  gpci_dev.iotlb_lock
+ *                                                ->  gpci_vq.cb_lock
+ *
+ * Dirty logging adds no lock: the shadow worker marks what the card and
+ * the worker wrote inside an RCU read-side section (&gpci_dev.log).
+ */
+#ifndef _VDPA_GEN_PCI_H
+#define _VDPA_GEN_PCI_H
+
+#include <linux/mutex.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/vdpa.h>
+#include <linux/vhost_iotlb.h>
+#include <linux/virtio_pci_modern.h>
+#include <linux/vringh.h>
+#include <linux/workqueue.h>
+
+/* IOVAs at the top of the domain, for the shadow-virtqueue mode's rings. */
+#define GPCI_SHADOW_IOVA_SIZE	SZ_64M
+/* Map entries a user-space driver may create. */
+#define GPCI_IOTLB_LIMIT	65536
+/* Largest queue size offered (the vDPA bus asks once per device). */
+#define GPCI_VQ_NUM_MAX		1024U
+#define GPCI_RESET_TIMEOUT_MS	1000
+#define GPCI_CONFIG_VECTOR	0
+
+struct gpci_mgmt;
+struct vdpa_mig_log;
+
+/**
+ * struct gpci_svq - the shadow side of one queue (pci_shadow.c)
+ * @vrh: the driver's split ring, read and written through the IOTLB mirror
+ * @riov: readable part of the chain being relayed (driver IOVAs)
+ * @wiov: writable part of the chain being relayed (driver IOVAs)
+ * @ring: the card's split ring, our memory (desc, avail, used)
+ * @ring_size: bytes of @ring (whole pages)
+ * @ring_iova: where @ring is mapped in the device's domain (reserved window)
+ * @desc: descriptor table in @ring
+ * @avail: available ring in @ring
+ * @used: used ring in @ring
+ * @head: driver head of each busy shadow head, %GPCI_SVQ_FREE otherwise
+ * @free_head: first free shadow descriptor (chained through .next)
+ * @num_free: free shadow descriptors
+ * @avail_idx: next available index we publish to the card
+ * @last_used: next used index of the card we read
+ * @active: the queue runs on the shadow ring
+ *
+ * Everything is protected by &gpci_dev.shadow_lock.
+ */
+struct gpci_svq {
+	struct vringh vrh;
+	struct vringh_kiov riov;
+	struct vringh_kiov wiov;
+	void *ring;
+	size_t ring_size;
+	u64 ring_iova;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 *head;
+	u16 free_head;
+	u16 num_free;
+	u16 avail_idx;
+	u16 last_used;
+	bool active;
+};
+
+#define GPCI_SVQ_FREE	0xffff
+
+/**
+ * struct gpci_vq - one virtqueue of the function
+ * @dev: owning device
+ * @notify: mapped doorbell
+ * @notify_pa: physical address of the doorbell (for get_vq_notification)
+ * @cb_lock: protects @cb against the interrupt handler
+ * @cb: the driver's used-buffer callback
+ * @irq: Linux IRQ of the queue's own vector, or -1 when queues share one
+ * @enabled: the queue was enabled since the last reset, so the card may
+ *	have moved past the initial ring position
+ * @num: queue size the driver set (0: none since the reset)
+ * @desc_area: driver's descriptor area (IOVA or DMA address)
+ * @driver_area: driver's available ring
+ * @device_area: driver's used ring
+ * @svq: shadow state
+ */
+struct gpci_vq {
+	struct gpci_dev *dev;
+	void __iomem *notify;
+	resource_size_t notify_pa;
+	spinlock_t cb_lock; /* @cb vs the interrupt handler */
+	struct vdpa_callback cb;
+	int irq;
+	bool enabled;
+	u16 num;
+	u64 desc_area;
+	u64 driver_area;
+	u64 device_area;
+	struct gpci_svq svq;
+};
+
+/**
+ * struct gpci_dev - the vDPA device of a function (at most one)
+ * @vdpa: vdpa device; must stay the first member
+ * @gm: management device (the function)
+ * @device_features: features offered: the card's, minus the hidden ones,
+ *	restricted to what `vdpa dev add ... device_features` asked for
+ * @driver_features: features the driver wrote last (what the card got
+ *	may have ACCESS_PLATFORM added)
+ * @nvqs: queues of the card
+ * @vq_num_max: largest queue size every queue of the card takes
+ * @vqs: the queues
+ * @nvec: MSI-X vectors allocated (0: none)
+ * @config_irq: Linux IRQ of the config vector (0), or -1
+ * @shared_irq: Linux IRQ of vector 1 when every queue uses it, or -1 when
+ *	each queue has a vector of its own (&gpci_vq.irq)
+ * @config_lock: protects @config_cb against the interrupt handler
+ * @config_cb: the driver's config-change callback
+ * @map_lock: protects @domain, @attached and changes of @iotlb
+ * @iotlb_lock: protects @iotlb against the shadow rings' readers (vringh)
+ * @domain: IOMMU domain for user-space drivers, NULL without an IOMMU
+ * @attached: @domain is attached to the function
+ * @iotlb: mirror of what @domain maps (IOVA -> PA, permissions)
+ * @iova_range: IOVAs a driver may map
+ * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
+ *	copies owned by us: never mapped for a driver
+ * @cfg_written: config bytes the driver wrote since the reset, replayed
+ *	when the card is reset to switch to shadow rings (NULL: none)
+ * @cfg_mask: bit per byte of @cfg_written that was written
+ * @shadow_lock: serialises the shadow mode's switch, worker and teardown
+ *	with each other and with reset; protects the fields below and every
+ *	&gpci_vq.svq
+ * @shadow: the queues run on shadow rings (also read locklessly by the
+ *	interrupt handlers and kick_vq, written under @shadow_lock)
+ * @shadow_pending: switch to shadow rings when the driver sets DRIVER_OK
+ * @switching: the card is being quiesced: kicks are not forwarded
+ * @status: the status the driver sees while @shadow (the card's is ours)
+ * @shadow_work: relays chains and completions of every shadowed queue
+ * @switches: switches into shadow mode since the device was added
+ * @log: dirty log of address space 0, or NULL; published under
+ *	@shadow_lock, read by the worker under rcu_read_lock()
+ */
+struct gpci_dev {
+	struct vdpa_device vdpa;
+	struct gpci_mgmt *gm;
+	u64 device_features;
+	u64 driver_features;
+	u16 nvqs;
+	u16 vq_num_max;
+	struct gpci_vq *vqs;
+	int nvec;
+	int config_irq;
+	int shared_irq;
+	spinlock_t config_lock; /* @config_cb vs the interrupt handler */
+	struct vdpa_callback config_cb;
+	struct mutex map_lock; /* @domain, @attached, @iotlb changes */
+	spinlock_t iotlb_lock; /* @iotlb vs vringh of the shadow rings */
+	struct iommu_domain *domain;
+	bool attached;
+	struct vhost_iotlb *iotlb;
+	struct vdpa_iova_range iova_range;
+	struct list_head resv;
+	u8 *cfg_written;
+	unsigned long *cfg_mask;
+	struct mutex shadow_lock; /* switch, worker, reset; svq state */
+	bool shadow;
+	bool shadow_pending;
+	bool switching;
+	u8 status;
+	struct work_struct shadow_work;
+	unsigned long switches;
+	struct vdpa_mig_log __rcu *log;
+};
+
+/**
+ * struct gpci_mgmt - management device of one admin-bound function
+ * @mgmt: vdpa management device
+ * @mdev: the card, seen through the modern virtio-pci helpers
+ * @pdev: the function
+ * @ids: @mgmt's class: the card's device ID, zero-terminated
+ * @gdev: the vDPA device, or NULL; set and cleared by dev_add/dev_del,
+ *	which the vdpa core serialises
+ */
+struct gpci_mgmt {
+	struct vdpa_mgmt_dev mgmt;
+	struct virtio_pci_modern_device mdev;
+	struct pci_dev *pdev;
+	struct virtio_device_id ids[2];
+	struct gpci_dev *gdev;
+};
+
+static inline struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)
+{
+	return &gd->gm->mdev;
+}
+
+/* pci.c */
+int gpci_card_reset(struct gpci_dev *gd);
+void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp);
+u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx);
+u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);
+
+/* pci_shadow.c */
+void gpci_shadow_init(struct gpci_dev *gd);
+int gpci_shadow_start(struct gpci_dev *gd);
+void gpci_shadow_stop(struct gpci_dev *gd);
+void gpci_shadow_kick(struct gpci_dev *gd);
+int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
+			 struct vdpa_vq_state *state);
+extern const struct vdpa_migrate_ops gpci_mig_ops;
+
+#endif /* _VDPA_GEN_PCI_H */

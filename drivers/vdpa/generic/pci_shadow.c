@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdpa_gen_pci shadow virtqueues: the card runs on split rings we own
+ * while the driver's rings are relayed to them, so that the parent knows
+ * every buffer the card writes (dirty log), every ring position and every
+ * request in flight.  Documentation/vdpa/generic-pci.rst, "Shadow
+ * virtqueues".
+ *
+ * Only user-space drivers (vhost_vdpa, vdpa_migrate) can be shadowed: their
+ * rings and buffers are IOVAs of our own domain, mirrored in a vhost_iotlb
+ * that vringh reads and writes through.  The card keeps DMAing straight
+ * into driver memory: a relayed descriptor carries the driver's IOVA, and
+ * only the descriptors and the rings are ours, mapped into the IOVA window
+ * kept back at the top of the domain.
+ *
+ * A virtio-pci card cannot change its ring addresses without a reset, and
+ * restarts every ring at index 0, so switching in is: stop forwarding
+ * kicks, wait until no driver used index moved for a grace period, reset
+ * the card, set it up again on our rings and relay from each driver used
+ * index on.  There is no way back but a driver reset.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/iommu.h>
+#include <linux/slab.h>
+#include <linux/vdpa_migrate.h>
+#include <linux/virtio_config.h>
+#include <uapi/linux/virtio_ring.h>
+
+#include "pci.h"
+
+/* Each queue's slot in the reserved window; a ring of 1024 takes 8 pages. */
+#define GPCI_SVQ_STRIDE		SZ_32K
+/* Quiesce: how long the driver's used indexes must stand still, at most. */
+#define GPCI_GRACE_MS		50
+#define GPCI_QUIESCE_MAX_MS	2000
+
+/* Card-side ring layout: descriptors and avail (card reads), then used. */
+static size_t gpci_svq_used_off(u16 num)
+{
+	return PAGE_ALIGN(sizeof(struct vring_desc) * num +
+			  sizeof(__virtio16) * (3 + num));
+}
+
+static size_t gpci_svq_size(u16 num)
+{
+	return gpci_svq_used_off(num) +
+	       PAGE_ALIGN(sizeof(__virtio16) * 3 +
+			  sizeof(struct vring_used_elem) * num);
+}
+
+/* ---- dirty log ----------------------------------------------------------- */
+
+static void gpci_log(struct gpci_dev *gd, u64 iova, u64 len)
+{
+	struct vdpa_mig_log *log;
+
+	rcu_read_lock();
+	log = rcu_dereference(gd->log);
+	if (log)
+		vdpa_mig_log_mark(log, iova, len);
+	rcu_read_unlock();
+}
+
+/* What re-enabling the driver's notifications wrote (vring holds IOVAs). */
+static void gpci_log_notify(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	const struct vring *vr = &s->vrh.vring;
+
+	if (s->vrh.event_indices)
+		gpci_log(gd, (u64)(uintptr_t)&vr->used->ring[vr->num],
+			 sizeof(__virtio16));
+	else
+		gpci_log(gd, (u64)(uintptr_t)&vr->used->flags,
+			 sizeof(vr->used->flags));
+}
+
+/* ---- the driver's side ----------------------------------------------------- */
+
+/* A 16-bit field of the driver's rings, read through the IOTLB mirror. */
+static int gpci_svq_read16(struct gpci_svq *s, const __virtio16 *field,
+			   u16 *val)
+{
+	struct kvec kv = { .iov_base = (void *)field, .iov_len = sizeof(*val) };
+	struct vringh_kiov kiov;
+	__le16 v;
+
+	vringh_kiov_init(&kiov, &kv, 1);
+	kiov.used = 1;
+	if (vringh_iov_pull_iotlb(&s->vrh, &kiov, &v, sizeof(v)) != sizeof(v))
+		return -EFAULT;
+	*val = le16_to_cpu(v);
+	return 0;
+}
+
+static int gpci_svq_driver_used(struct gpci_svq *s, u16 *val)
+{
+	return gpci_svq_read16(s, &s->vrh.vring.used->idx, val);
+}
+
+/*
+ * The card marks a device broken this way too: the driver sees
+ * NEEDS_RESET and gets a config interrupt.  Shadow mode stays on, doing
+ * nothing, until the driver resets.
+ */
+static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
+{
+	lockdep_assert_held(&gd->shadow_lock);
+	if (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	dev_err(&gd->vdpa.dev, "shadow rings: %s: device needs reset\n", why);
+	gd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gd->vqs[i].svq.active = false;
+	gpci_run_cb(&gd->config_lock, &gd->config_cb);
+}
+
+/* ---- relaying ---------------------------------------------------------------- */
+
+/* Copy the chain vringh read (indirect tables flattened) to our ring. */
+static void gpci_svq_add(struct gpci_svq *s, u16 head)
+{
+	u16 num = s->vrh.vring.num, first = s->free_head, i = first, last = i;
+	const struct vringh_kiov *iovs[2] = { &s->riov, &s->wiov };
+
+	for (int w = 0; w < 2; w++) {
+		for (unsigned int k = 0; k < iovs[w]->used; k++) {
+			struct vring_desc *d = &s->desc[i];
+			u16 flags = VRING_DESC_F_NEXT;
+
+			if (w)
+				flags |= VRING_DESC_F_WRITE;
+			d->addr = (__force __virtio64)
+				  cpu_to_le64((uintptr_t)iovs[w]->iov[k].iov_base);
+			d->len = (__force __virtio32)
+				 cpu_to_le32(iovs[w]->iov[k].iov_len);
+			d->flags = (__force __virtio16)cpu_to_le16(flags);
+			last = i;
+			i = le16_to_cpu((__force __le16)d->next);
+		}
+	}
+	s->desc[last].flags &= (__force __virtio16)cpu_to_le16(~VRING_DESC_F_NEXT);
+	s->num_free -= s->riov.used + s->wiov.used;
+	s->free_head = i;
+	s->head[first] = head;
+	s->avail->ring[s->avail_idx % num] = (__force __virtio16)cpu_to_le16(first);
+	s->avail_idx++;
+}
+
+/*
+ * Relay what the driver made available, as far as our descriptors go.  A
+ * chain that does not fit waits for completions (which run this again).
+ */
+static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
+{
+	struct gpci_vq *vq = &gd->vqs[idx];
+	struct gpci_svq *s = &vq->svq;
+	unsigned int published = 0;
+	u16 head;
+	int ret;
+
+	for (;;) {
+		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
+					   GFP_KERNEL);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			bool quiet = vringh_notify_enable_iotlb(&s->vrh);
+
+			gpci_log_notify(gd, s);
+			if (quiet)
+				break;
+			vringh_notify_disable_iotlb(&s->vrh);
+			continue;
+		}
+		if (s->riov.used + s->wiov.used > s->vrh.vring.num)
+			return -E2BIG;	/* can never fit our ring */
+		if (s->riov.used + s->wiov.used > s->num_free) {
+			vringh_abandon_iotlb(&s->vrh, 1);
+			break;
+		}
+		gpci_svq_add(s, head);
+		published++;
+	}
+	if (!published)
+		return 0;
+	/* Descriptors and ring entries before the index the card reads. */
+	dma_wmb();
+	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
+	/* The index before the card's notification suppression is read. */
+	mb();
+	if (!(le16_to_cpu((__force __le16)READ_ONCE(s->used->flags)) &
+	      VRING_USED_F_NO_NOTIFY))
+		iowrite16(idx, vq->notify);
+	return 0;
+}
+
+/*
+ * Give a used shadow chain back to our free list and report to the log
+ * what the card may have written: every writable descriptor, whole (used
+ * lengths are not always exact; marking more is safe, less is not).
+ */
+static int gpci_svq_free_chain(struct gpci_dev *gd, struct gpci_svq *s,
+			       u16 first)
+{
+	u16 num = s->vrh.vring.num, i = first, n = 1;
+	u16 flags;
+
+	for (;;) {
+		struct vring_desc *d = &s->desc[i];
+
+		flags = le16_to_cpu((__force __le16)d->flags);
+		if (flags & VRING_DESC_F_WRITE)
+			gpci_log(gd, le64_to_cpu((__force __le64)d->addr),
+				 le32_to_cpu((__force __le32)d->len));
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+		i = le16_to_cpu((__force __le16)d->next);
+		if (i >= num || ++n > num)
+			return -EIO;
+	}
+	s->desc[i].next = (__force __virtio16)cpu_to_le16(s->free_head);
+	s->free_head = first;
+	s->num_free += n;
+	return 0;
+}
+
+/* Hand what the card used back to the driver, then notify it if it asks. */
+static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
+{
+	struct gpci_vq *vq = &gd->vqs[idx];
+	struct gpci_svq *s = &vq->svq;
+	const struct vring *vr = &s->vrh.vring;
+	u16 used = le16_to_cpu((__force __le16)READ_ONCE(s->used->idx));
+	bool any = false;
+	int ret;
+
+	/* Entries after the index that told us about them. */
+	dma_rmb();
+	while (s->last_used != used) {
+		const struct vring_used_elem *e =
+			&s->used->ring[s->last_used % vr->num];
+		u32 id = le32_to_cpu((__force __le32)READ_ONCE(e->id));
+		u32 len = le32_to_cpu((__force __le32)READ_ONCE(e->len));
+		u16 off = (u16)(s->vrh.last_used_idx + s->vrh.completed) %
+			  vr->num;
+
+		if (id >= vr->num || s->head[id] == GPCI_SVQ_FREE)
+			return -EIO;
+		ret = gpci_svq_free_chain(gd, s, id);
+		if (ret)
+			return ret;
+		ret = vringh_complete_iotlb(&s->vrh, s->head[id], len);
+		if (ret)
+			return ret;
+		gpci_log(gd, (u64)(uintptr_t)&vr->used->ring[off],
+			 sizeof(vr->used->ring[off]));
+		gpci_log(gd, (u64)(uintptr_t)&vr->used->idx,
+			 sizeof(vr->used->idx));
+		s->head[id] = GPCI_SVQ_FREE;
+		s->last_used++;
+		any = true;
+	}
+	if (!any)
+		return 0;
+	ret = vringh_need_notify_iotlb(&s->vrh);
+	if (ret > 0) {
+		/* The callback may raise a softirq: let it run on return. */
+		local_bh_disable();
+		gpci_run_cb(&vq->cb_lock, &vq->cb);
+		local_bh_enable();
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static void gpci_shadow_work(struct work_struct *work)
+{
+	struct gpci_dev *gd = container_of(work, struct gpci_dev, shadow_work);
+
+	mutex_lock(&gd->shadow_lock);
+	for (u16 i = 0; gd->shadow && i < gd->nvqs; i++) {
+		int ret;
+
+		if (!gd->vqs[i].svq.active)
+			continue;
+		ret = gpci_svq_complete(gd, i);
+		if (!ret)
+			ret = gpci_svq_relay(gd, i);
+		if (ret)
+			gpci_shadow_fail(gd, ret == -E2BIG ? "chain too long" :
+					 "ring not accessible or corrupt");
+	}
+	mutex_unlock(&gd->shadow_lock);
+}
+
+/* From kick_vq and the card's interrupts. */
+void gpci_shadow_kick(struct gpci_dev *gd)
+{
+	schedule_work(&gd->shadow_work);
+}
+
+/* ---- our rings --------------------------------------------------------------- */
+
+static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	if (s->ring) {
+		iommu_unmap(gd->domain, s->ring_iova, s->ring_size);
+		free_pages_exact(s->ring, s->ring_size);
+	}
+	s->ring = NULL;
+	kfree(s->head);
+	s->head = NULL;
+	vringh_kiov_cleanup(&s->riov);
+	vringh_kiov_cleanup(&s->wiov);
+	s->active = false;
+}
+
+/*
+ * Our ring for queue @idx of @num entries, mapped at its slot of the
+ * reserved window: the card may read descriptors and avail, and write
+ * only the used ring.  The free list chains every descriptor.
+ */
+static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
+{
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	size_t used_off = gpci_svq_used_off(num);
+	int ret = -ENOMEM;
+
+	s->ring_size = gpci_svq_size(num);
+	s->ring_iova = gd->iova_range.last + 1 + (u64)idx * GPCI_SVQ_STRIDE;
+	s->head = kmalloc_array(num, sizeof(*s->head), GFP_KERNEL);
+	if (!s->head)
+		return -ENOMEM;
+	s->ring = alloc_pages_exact(s->ring_size, GFP_KERNEL | __GFP_ZERO);
+	if (!s->ring)
+		goto err_head;
+	ret = iommu_map(gd->domain, s->ring_iova, virt_to_phys(s->ring),
+			used_off, IOMMU_READ | IOMMU_CACHE);
+	if (ret)
+		goto err_ring;
+	ret = iommu_map(gd->domain, s->ring_iova + used_off,
+			virt_to_phys(s->ring + used_off),
+			s->ring_size - used_off,
+			IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE);
+	if (ret)
+		goto err_unmap;
+
+	s->desc = s->ring;
+	s->avail = s->ring + sizeof(struct vring_desc) * num;
+	s->used = s->ring + used_off;
+	for (u16 i = 0; i < num; i++) {
+		s->desc[i].next = (__force __virtio16)cpu_to_le16(i + 1);
+		s->head[i] = GPCI_SVQ_FREE;
+	}
+	s->free_head = 0;
+	s->num_free = num;
+	s->avail_idx = 0;
+	s->last_used = 0;
+	vringh_kiov_init(&s->riov, NULL, 0);
+	vringh_kiov_init(&s->wiov, NULL, 0);
+	return 0;
+
+err_unmap:
+	iommu_unmap(gd->domain, s->ring_iova, used_off);
+err_ring:
+	free_pages_exact(s->ring, s->ring_size);
+	s->ring = NULL;
+err_head:
+	kfree(s->head);
+	s->head = NULL;
+	return ret;
+}
+
+/* ---- switching --------------------------------------------------------------- */
+
+/*
+ * Wait until no enabled queue's used index moved for a grace period: the
+ * card then holds nothing it will still complete (exact for buffers it
+ * never read, a heuristic for slow requests; a card with
+ * VIRTIO_F_SUSPEND would not need it).
+ */
+static int gpci_quiesce(struct gpci_dev *gd)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(GPCI_QUIESCE_MAX_MS);
+	bool moved = true;
+	u16 *prev;
+	int ret = 0;
+
+	prev = kcalloc(gd->nvqs, sizeof(*prev), GFP_KERNEL);
+	if (!prev)
+		return -ENOMEM;
+	for (u16 i = 0; i < gd->nvqs && !ret; i++)
+		if (gd->vqs[i].svq.active)
+			ret = gpci_svq_driver_used(&gd->vqs[i].svq, &prev[i]);
+	while (!ret && moved && time_before(jiffies, deadline)) {
+		msleep(GPCI_GRACE_MS);
+		moved = false;
+		for (u16 i = 0; i < gd->nvqs && !ret; i++) {
+			struct gpci_svq *s = &gd->vqs[i].svq;
+			u16 used;
+
+			if (!s->active)
+				continue;
+			ret = gpci_svq_driver_used(s, &used);
+			if (!ret && used != prev[i])
+				moved = true;
+			prev[i] = used;
+		}
+	}
+	kfree(prev);
+	return ret;
+}
+
+/*
+ * Once the card is reset (it no longer writes the driver's rings): relay
+ * from each driver used index on.  Returns the buffers between used and
+ * avail, which the card gets again.
+ */
+static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
+{
+	*outstanding = 0;
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_svq *s = &gd->vqs[i].svq;
+		u16 used, avail;
+
+		if (!s->active)
+			continue;
+		if (gpci_svq_driver_used(s, &used) ||
+		    gpci_svq_read16(s, &s->vrh.vring.avail->idx, &avail))
+			return -EFAULT;
+		*outstanding += (u16)(avail - used);
+		s->vrh.last_avail_idx = used;
+		s->vrh.last_used_idx = used;
+	}
+	return 0;
+}
+
+/* The card, reset, set up on our rings with the driver's features. */
+static int gpci_card_restart(struct gpci_dev *gd, unsigned int *outstanding)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	u64 features = gpci_card_driver_features(gd, gd->driver_features) &
+		~(BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |
+		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC));
+	u8 st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	int ret;
+
+	ret = gpci_card_reset(gd);
+	if (!ret)
+		ret = gpci_shadow_positions(gd, outstanding);
+	if (ret)
+		return ret;
+	vp_modern_set_status(card, st);
+	vp_modern_set_features(card, features);
+	st |= VIRTIO_CONFIG_S_FEATURES_OK;
+	vp_modern_set_status(card, st);
+	if (!(vp_modern_get_status(card) & VIRTIO_CONFIG_S_FEATURES_OK))
+		return -EIO;
+	if (gd->cfg_written) {
+		size_t len = card->device_len;
+
+		for (size_t b = 0; b < len; b++)
+			if (test_bit(b, gd->cfg_mask))
+				iowrite8(gd->cfg_written[b], card->device + b);
+	}
+	if (vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) !=
+	    GPCI_CONFIG_VECTOR)
+		return -EIO;
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_svq *s = &gd->vqs[i].svq;
+		u16 vec = gpci_vq_vector(gd, i);
+
+		if (!s->active)
+			continue;
+		vp_modern_set_queue_size(card, i, s->vrh.vring.num);
+		vp_modern_queue_address(card, i, s->ring_iova,
+					s->ring_iova + ((void *)s->avail - s->ring),
+					s->ring_iova + ((void *)s->used - s->ring));
+		if (vp_modern_queue_vector(card, i, vec) != vec)
+			return -EIO;
+		vp_modern_set_queue_enable(card, i, true);
+	}
+	/* From here on the card's interrupts are the shadow's. */
+	WRITE_ONCE(gd->shadow, true);
+	vp_modern_set_status(card, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	return 0;
+}
+
+static void gpci_shadow_free_all(struct gpci_dev *gd)
+{
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gpci_svq_free(gd, &gd->vqs[i].svq);
+}
+
+/*
+ * Set up vringh on the driver's ring of every enabled queue and our ring
+ * for it.  The size is the driver's, or the card's if the driver never
+ * set one (read before the card is reset).
+ */
+static int gpci_shadow_prepare(struct gpci_dev *gd)
+{
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+		struct gpci_svq *s = &vq->svq;
+		u16 num = vq->num ?: vp_modern_get_queue_size(gpci_card(gd), i);
+		int ret;
+
+		if (!vq->enabled)
+			continue;
+		if (!num || num > GPCI_VQ_NUM_MAX ||
+		    (u64)(i + 1) * GPCI_SVQ_STRIDE > GPCI_SHADOW_IOVA_SIZE)
+			return -EOPNOTSUPP;
+		ret = vringh_init_iotlb(&s->vrh, gd->driver_features, num,
+					false,
+					(void *)(uintptr_t)vq->desc_area,
+					(void *)(uintptr_t)vq->driver_area,
+					(void *)(uintptr_t)vq->device_area);
+		if (ret)
+			return ret;
+		vringh_set_iotlb(&s->vrh, gd->iotlb, &gd->iotlb_lock);
+		ret = gpci_svq_alloc(gd, i, num);
+		if (ret)
+			return ret;
+		s->active = true;
+	}
+	return 0;
+}
+
+/*
+ * Switch a running device to shadow rings; shadow_lock held.  Before the
+ * card is reset a failure leaves the device in direct mode (kicks that
+ * were held back are forwarded); after it, the device needs a reset.
+ */
+static int gpci_shadow_switch(struct gpci_dev *gd)
+{
+	ktime_t t0 = ktime_get();
+	unsigned int outstanding = 0;
+	int ret;
+
+	lockdep_assert_held(&gd->shadow_lock);
+	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
+		return -EOPNOTSUPP;	/* vringh reads split rings only */
+	mutex_lock(&gd->map_lock);
+	ret = gd->attached ? 0 : -EOPNOTSUPP;
+	mutex_unlock(&gd->map_lock);
+	if (ret)
+		return ret;	/* in-kernel driver: no IOTLB to read rings by */
+
+	WRITE_ONCE(gd->switching, true);
+	ret = gpci_shadow_prepare(gd);
+	if (!ret)
+		ret = gpci_quiesce(gd);
+	if (ret) {
+		gpci_shadow_free_all(gd);
+		WRITE_ONCE(gd->switching, false);
+		for (u16 i = 0; i < gd->nvqs; i++)
+			if (gd->vqs[i].enabled)
+				iowrite16(i, gd->vqs[i].notify);
+		return ret;
+	}
+
+	gd->status = vp_modern_get_status(gpci_card(gd));
+	ret = gpci_card_restart(gd, &outstanding);
+	WRITE_ONCE(gd->shadow, true);
+	WRITE_ONCE(gd->switching, false);
+	gd->switches++;
+	if (ret) {
+		gpci_shadow_fail(gd, "card did not restart");
+		return 0;
+	}
+	dev_info(&gd->vdpa.dev,
+		 "shadow rings on in %lld us, %u buffer(s) handed over again\n",
+		 ktime_us_delta(ktime_get(), t0), outstanding);
+	schedule_work(&gd->shadow_work);
+	return 0;
+}
+
+/* After set_status(DRIVER_OK): a switch asked for before it happens now. */
+int gpci_shadow_start(struct gpci_dev *gd)
+{
+	int ret = 0;
+
+	mutex_lock(&gd->shadow_lock);
+	if (gd->shadow_pending && !gd->shadow) {
+		gd->shadow_pending = false;
+		ret = gpci_shadow_switch(gd);
+	}
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
+}
+
+/*
+ * At a reset, once the card no longer runs: back to direct mode.  A dirty
+ * log still running switches the next DRIVER_OK to shadow rings again.
+ */
+void gpci_shadow_stop(struct gpci_dev *gd)
+{
+	mutex_lock(&gd->shadow_lock);
+	WRITE_ONCE(gd->shadow, false);
+	gd->shadow_pending = !!rcu_access_pointer(gd->log);
+	gd->status = 0;
+	mutex_unlock(&gd->shadow_lock);
+	/* The worker sees shadow off; wait for one that is still running. */
+	cancel_work_sync(&gd->shadow_work);
+	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_free_all(gd);
+	mutex_unlock(&gd->shadow_lock);
+}
+
+int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
+			 struct vdpa_vq_state *state)
+{
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	int ret = -EOPNOTSUPP;
+
+	mutex_lock(&gd->shadow_lock);
+	if (gd->shadow && s->active) {
+		memset(state, 0, sizeof(*state));
+		state->split.avail_index = s->vrh.last_avail_idx;
+		ret = 0;
+	}
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
+}
+
+void gpci_shadow_init(struct gpci_dev *gd)
+{
+	mutex_init(&gd->shadow_lock);
+	INIT_WORK(&gd->shadow_work, gpci_shadow_work);
+}
+
+/* ---- vdpa_migrate operations -------------------------------------------------- */
+
+/*
+ * Logging is what needs the shadow rings: the card itself cannot say what
+ * it wrote.  A running device switches now, one not yet running at its
+ * DRIVER_OK.
+ */
+static int gpci_log_start(struct vdpa_device *vdpa, u32 asid,
+			  struct vdpa_mig_log *log)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	int ret = 0;
+
+	if (asid)
+		return -EINVAL;
+	if (!gd->domain)
+		return -EOPNOTSUPP;
+	mutex_lock(&gd->shadow_lock);
+	if (rcu_access_pointer(gd->log)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	rcu_assign_pointer(gd->log, log);
+	if (gd->shadow)
+		goto out;
+	if (vp_modern_get_status(gpci_card(gd)) & VIRTIO_CONFIG_S_DRIVER_OK)
+		ret = gpci_shadow_switch(gd);
+	else
+		gd->shadow_pending = true;
+	if (ret)
+		RCU_INIT_POINTER(gd->log, NULL);
+out:
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
+}
+
+/* The queues stay on shadow rings: only a reset can bring them back. */
+static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+
+	if (asid)
+		return;
+	mutex_lock(&gd->shadow_lock);
+	RCU_INIT_POINTER(gd->log, NULL);
+	gd->shadow_pending = false;
+	mutex_unlock(&gd->shadow_lock);
+	/* Marks in progress end before the caller frees the log. */
+	synchronize_rcu();
+}
+
+const struct vdpa_migrate_ops gpci_mig_ops = {
+	.log_start = gpci_log_start,
+	.log_stop = gpci_log_stop,
+};

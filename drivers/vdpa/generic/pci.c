@@ -293,10 +293,16 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	if (!vp_modern_get_status(card) &&
 	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
 		dev_warn(&vdpa->dev, "card refused the config vector\n");
+	/*
+	 * A dirty log started or a state loaded before DRIVER_OK: the card
+	 * starts on shadow rings and never sees the driver's.
+	 */
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && gpci_shadow_wanted(gd)) {
+		vp_modern_set_status(card, status & ~VIRTIO_CONFIG_S_DRIVER_OK);
+		if (!gpci_shadow_start(gd, status))
+			return;
+	}
 	vp_modern_set_status(card, status);
-	/* A dirty log started before DRIVER_OK switches now. */
-	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
-		gpci_shadow_start(gd);
 }
 
 /* ---- features ------------------------------------------------------------ */
@@ -442,11 +448,15 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	vp_modern_set_queue_enable(card, idx, true);
 }
 
+/*
+ * The driver's view: enabled since the last reset.  The card's own bit is
+ * ours on shadow rings, and reads 0 while the card is reset for a suspend.
+ */
 static bool gpci_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 {
-	if (!gpci_vq(vdpa, idx))
-		return false;
-	return vp_modern_get_queue_enable(gpci_card(to_gpci(vdpa)), idx);
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	return vq && vq->enabled;
 }
 
 static bool gpci_packed(struct gpci_dev *gd)
@@ -827,6 +837,7 @@ static const struct vdpa_config_ops gpci_ops = {
 	.get_vq_ready = gpci_get_vq_ready,
 	.set_vq_state = gpci_set_vq_state,
 	.get_vq_state = gpci_get_vq_state,
+	.suspend = gpci_suspend,
 	.get_vq_notification = gpci_get_vq_notification,
 	.get_vq_irq = gpci_get_vq_irq,
 	.get_vq_align = gpci_get_vq_align,

@@ -34,6 +34,7 @@
 #define GPCI_CONFIG_VECTOR	0
 
 struct gpci_mgmt;
+struct vdpa_mig_inflight;
 struct vdpa_mig_log;
 
 /**
@@ -48,11 +49,17 @@ struct vdpa_mig_log;
  * @avail: available ring in @ring
  * @used: used ring in @ring
  * @head: driver head of each busy shadow head, %GPCI_SVQ_FREE otherwise
+ * @pos: driver available position each busy shadow head was read from
  * @free_head: first free shadow descriptor (chained through .next)
  * @num_free: free shadow descriptors
  * @avail_idx: next available index we publish to the card
  * @last_used: next used index of the card we read
  * @active: the queue runs on the shadow ring
+ * @load: a migration state to start from (set_vq_mig_state), or NULL:
+ *	positions, then @load_n in-flight requests oldest first
+ * @load_n: entries of @load's in-flight list
+ * @load_avail: next available position to read, from the state
+ * @load_used: the driver's used index, from the state
  *
  * Everything is protected by &gpci_dev.shadow_lock.
  */
@@ -67,11 +74,16 @@ struct gpci_svq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	u16 *head;
+	u16 *pos;
 	u16 free_head;
 	u16 num_free;
 	u16 avail_idx;
 	u16 last_used;
 	bool active;
+	struct vdpa_mig_inflight *load;
+	u32 load_n;
+	u16 load_avail;
+	u16 load_used;
 };
 
 #define GPCI_SVQ_FREE	0xffff
@@ -142,6 +154,8 @@ struct gpci_vq {
  *	interrupt handlers and kick_vq, written under @shadow_lock)
  * @shadow_pending: switch to shadow rings when the driver sets DRIVER_OK
  * @switching: the card is being quiesced: kicks are not forwarded
+ * @suspended: suspended by the bus driver: nothing is relayed and the card
+ *	is reset; what it held is in flight until resume or reset
  * @status: the status the driver sees while @shadow (the card's is ours)
  * @shadow_work: relays chains and completions of every shadowed queue
  * @switches: switches into shadow mode since the device was added
@@ -174,6 +188,7 @@ struct gpci_dev {
 	bool shadow;
 	bool shadow_pending;
 	bool switching;
+	bool suspended;
 	u8 status;
 	struct work_struct shadow_work;
 	unsigned long switches;
@@ -210,11 +225,13 @@ u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);
 
 /* pci_shadow.c */
 void gpci_shadow_init(struct gpci_dev *gd);
-int gpci_shadow_start(struct gpci_dev *gd);
+int gpci_shadow_start(struct gpci_dev *gd, u8 status);
 void gpci_shadow_stop(struct gpci_dev *gd);
 void gpci_shadow_kick(struct gpci_dev *gd);
 int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 			 struct vdpa_vq_state *state);
+int gpci_suspend(struct vdpa_device *vdpa);
+bool gpci_shadow_wanted(struct gpci_dev *gd);
 extern const struct vdpa_migrate_ops gpci_mig_ops;
 
 #endif /* _VDPA_GEN_PCI_H */

@@ -24,6 +24,7 @@
 #include <linux/delay.h>
 #include <linux/iommu.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_ring.h>
@@ -118,8 +119,11 @@ static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
 
 /* ---- relaying ---------------------------------------------------------------- */
 
-/* Copy the chain vringh read (indirect tables flattened) to our ring. */
-static void gpci_svq_add(struct gpci_svq *s, u16 head)
+/*
+ * Copy the chain vringh read (indirect tables flattened) to our ring; it
+ * was read from the driver's available position @pos.
+ */
+static void gpci_svq_add(struct gpci_svq *s, u16 head, u16 pos)
 {
 	u16 num = s->vrh.vring.num, first = s->free_head, i = first, last = i;
 	const struct vringh_kiov *iovs[2] = { &s->riov, &s->wiov };
@@ -144,6 +148,7 @@ static void gpci_svq_add(struct gpci_svq *s, u16 head)
 	s->num_free -= s->riov.used + s->wiov.used;
 	s->free_head = i;
 	s->head[first] = head;
+	s->pos[first] = pos;
 	s->avail->ring[s->avail_idx % num] = (__force __virtio16)cpu_to_le16(first);
 	s->avail_idx++;
 }
@@ -180,7 +185,7 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 			vringh_abandon_iotlb(&s->vrh, 1);
 			break;
 		}
-		gpci_svq_add(s, head);
+		gpci_svq_add(s, head, s->vrh.last_avail_idx - 1);
 		published++;
 	}
 	if (!published)
@@ -279,7 +284,7 @@ static void gpci_shadow_work(struct work_struct *work)
 	struct gpci_dev *gd = container_of(work, struct gpci_dev, shadow_work);
 
 	mutex_lock(&gd->shadow_lock);
-	for (u16 i = 0; gd->shadow && i < gd->nvqs; i++) {
+	for (u16 i = 0; gd->shadow && !gd->suspended && i < gd->nvqs; i++) {
 		int ret;
 
 		if (!gd->vqs[i].svq.active)
@@ -311,6 +316,10 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 	s->ring = NULL;
 	kfree(s->head);
 	s->head = NULL;
+	kfree(s->pos);
+	s->pos = NULL;
+	kfree(s->load);
+	s->load = NULL;
 	vringh_kiov_cleanup(&s->riov);
 	vringh_kiov_cleanup(&s->wiov);
 	s->active = false;
@@ -330,8 +339,9 @@ static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 	s->ring_size = gpci_svq_size(num);
 	s->ring_iova = gd->iova_range.last + 1 + (u64)idx * GPCI_SVQ_STRIDE;
 	s->head = kmalloc_array(num, sizeof(*s->head), GFP_KERNEL);
-	if (!s->head)
-		return -ENOMEM;
+	s->pos = kmalloc_array(num, sizeof(*s->pos), GFP_KERNEL);
+	if (!s->head || !s->pos)
+		goto err_head;
 	s->ring = alloc_pages_exact(s->ring_size, GFP_KERNEL | __GFP_ZERO);
 	if (!s->ring)
 		goto err_head;
@@ -369,7 +379,97 @@ err_ring:
 err_head:
 	kfree(s->head);
 	s->head = NULL;
+	kfree(s->pos);
+	s->pos = NULL;
 	return ret;
+}
+
+/* ---- in flight ----------------------------------------------------------------- */
+
+/* A busy shadow head and how far back its driver position lies. */
+struct gpci_busy {
+	u16 age;
+	u16 shead;
+};
+
+static int gpci_busy_cmp(const void *a, const void *b)
+{
+	const struct gpci_busy *x = a, *y = b;
+
+	return (int)y->age - (int)x->age;	/* oldest first */
+}
+
+/*
+ * The chains the card holds (relayed, not used), oldest driver position
+ * first, into @busy (room for the ring size).  Returns how many.
+ */
+static u16 gpci_svq_busy(struct gpci_svq *s, struct gpci_busy *busy)
+{
+	u16 n = 0;
+
+	for (u16 i = 0; i < s->vrh.vring.num; i++) {
+		if (s->head[i] == GPCI_SVQ_FREE)
+			continue;
+		busy[n].age = s->vrh.last_avail_idx - s->pos[i];
+		busy[n].shead = i;
+		n++;
+	}
+	sort(busy, n, sizeof(*busy), gpci_busy_cmp, NULL);
+	return n;
+}
+
+/*
+ * After a card reset: a fresh start of our ring at index 0 holding the
+ * chains still in flight, oldest first, so that the card runs them again.
+ */
+static int gpci_svq_republish(struct gpci_svq *s)
+{
+	u16 num = s->vrh.vring.num, n;
+	struct gpci_busy *busy;
+
+	busy = kmalloc_array(num, sizeof(*busy), GFP_KERNEL);
+	if (!busy)
+		return -ENOMEM;
+	n = gpci_svq_busy(s, busy);
+	for (u16 k = 0; k < n; k++)
+		s->avail->ring[k] = (__force __virtio16)cpu_to_le16(busy[k].shead);
+	kfree(busy);
+	memset(s->used, 0, sizeof(*s->used) +
+	       sizeof(struct vring_used_elem) * num);
+	s->avail_idx = n;
+	s->last_used = 0;
+	s->avail->idx = (__force __virtio16)cpu_to_le16(n);
+	return 0;
+}
+
+/*
+ * A migration destination: relay the loaded in-flight requests first, in
+ * their order, each read again from its available position (the driver's
+ * ring is the source's); then go on from the loaded available position.
+ */
+static int gpci_svq_replay(struct gpci_svq *s)
+{
+	u16 head;
+	int ret;
+
+	s->vrh.last_used_idx = s->load_used;
+	for (u32 k = 0; k < s->load_n; k++) {
+		s->vrh.last_avail_idx = le32_to_cpu(s->load[k].avail_pos);
+		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
+					   GFP_KERNEL);
+		if (ret <= 0)
+			return ret ?: -EINVAL;
+		if (head != le32_to_cpu(s->load[k].head) ||
+		    s->riov.used + s->wiov.used > s->num_free)
+			return -EINVAL;
+		gpci_svq_add(s, head, s->vrh.last_avail_idx - 1);
+	}
+	s->vrh.last_avail_idx = s->load_avail;
+	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
+	kfree(s->load);
+	s->load = NULL;
+	s->load_n = 0;
+	return 0;
 }
 
 /* ---- switching --------------------------------------------------------------- */
@@ -413,9 +513,10 @@ static int gpci_quiesce(struct gpci_dev *gd)
 }
 
 /*
- * Once the card is reset (it no longer writes the driver's rings): relay
- * from each driver used index on.  Returns the buffers between used and
- * avail, which the card gets again.
+ * Once the card is reset (it no longer writes the driver's rings): where
+ * each queue starts.  A loaded state says so; otherwise the relay starts at
+ * the driver's used index and the buffers between it and avail (returned
+ * in @outstanding) go to the card again.
  */
 static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 {
@@ -423,9 +524,17 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_svq *s = &gd->vqs[i].svq;
 		u16 used, avail;
+		int ret;
 
 		if (!s->active)
 			continue;
+		if (s->load) {
+			ret = gpci_svq_replay(s);
+			if (ret)
+				return ret;
+			*outstanding += s->avail_idx;
+			continue;
+		}
 		if (gpci_svq_driver_used(s, &used) ||
 		    gpci_svq_read16(s, &s->vrh.vring.avail->idx, &avail))
 			return -EFAULT;
@@ -436,21 +545,19 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 	return 0;
 }
 
-/* The card, reset, set up on our rings with the driver's features. */
-static int gpci_card_restart(struct gpci_dev *gd, unsigned int *outstanding)
+/*
+ * The card, just reset, set up on our rings with the driver's features
+ * (split ring, no event index or indirect descriptors towards the card),
+ * the config writes replayed, and started.
+ */
+static int gpci_card_setup(struct gpci_dev *gd)
 {
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	u64 features = gpci_card_driver_features(gd, gd->driver_features) &
 		~(BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |
 		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC));
 	u8 st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	int ret;
 
-	ret = gpci_card_reset(gd);
-	if (!ret)
-		ret = gpci_shadow_positions(gd, outstanding);
-	if (ret)
-		return ret;
 	vp_modern_set_status(card, st);
 	vp_modern_set_features(card, features);
 	st |= VIRTIO_CONFIG_S_FEATURES_OK;
@@ -484,6 +591,10 @@ static int gpci_card_restart(struct gpci_dev *gd, unsigned int *outstanding)
 	/* From here on the card's interrupts are the shadow's. */
 	WRITE_ONCE(gd->shadow, true);
 	vp_modern_set_status(card, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	/* Whatever is on our rings already (in flight) runs now. */
+	for (u16 i = 0; i < gd->nvqs; i++)
+		if (gd->vqs[i].svq.active && gd->vqs[i].svq.avail_idx)
+			iowrite16(i, gd->vqs[i].notify);
 	return 0;
 }
 
@@ -495,8 +606,8 @@ static void gpci_shadow_free_all(struct gpci_dev *gd)
 
 /*
  * Set up vringh on the driver's ring of every enabled queue and our ring
- * for it.  The size is the driver's, or the card's if the driver never
- * set one (read before the card is reset).
+ * for it.  The size is the driver's, or the card's if the driver
+ * never set one (read before the card is reset).
  */
 static int gpci_shadow_prepare(struct gpci_dev *gd)
 {
@@ -528,14 +639,19 @@ static int gpci_shadow_prepare(struct gpci_dev *gd)
 }
 
 /*
- * Switch a running device to shadow rings; shadow_lock held.  Before the
- * card is reset a failure leaves the device in direct mode (kicks that
- * were held back are forwarded); after it, the device needs a reset.
+ * Move the device to shadow rings; shadow_lock held.  A running card is
+ * quiesced first; one that never got DRIVER_OK (a switch wished for
+ * before it, a loaded state) starts on our rings directly.  @status is
+ * what the driver sees from then on.  Before the card is reset a failure
+ * leaves the device as it was (kicks held back are forwarded); after it,
+ * the device needs a reset.
  */
-static int gpci_shadow_switch(struct gpci_dev *gd)
+static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 {
-	ktime_t t0 = ktime_get();
+	bool running = vp_modern_get_status(gpci_card(gd)) &
+		       VIRTIO_CONFIG_S_DRIVER_OK;
 	unsigned int outstanding = 0;
+	ktime_t t0 = ktime_get();
 	int ret;
 
 	lockdep_assert_held(&gd->shadow_lock);
@@ -549,24 +665,28 @@ static int gpci_shadow_switch(struct gpci_dev *gd)
 
 	WRITE_ONCE(gd->switching, true);
 	ret = gpci_shadow_prepare(gd);
-	if (!ret)
+	if (!ret && running)
 		ret = gpci_quiesce(gd);
 	if (ret) {
 		gpci_shadow_free_all(gd);
 		WRITE_ONCE(gd->switching, false);
-		for (u16 i = 0; i < gd->nvqs; i++)
+		for (u16 i = 0; running && i < gd->nvqs; i++)
 			if (gd->vqs[i].enabled)
 				iowrite16(i, gd->vqs[i].notify);
 		return ret;
 	}
 
-	gd->status = vp_modern_get_status(gpci_card(gd));
-	ret = gpci_card_restart(gd, &outstanding);
+	gd->status = status;
+	ret = gpci_card_reset(gd);
+	if (!ret)
+		ret = gpci_shadow_positions(gd, &outstanding);
+	if (!ret)
+		ret = gpci_card_setup(gd);
 	WRITE_ONCE(gd->shadow, true);
 	WRITE_ONCE(gd->switching, false);
 	gd->switches++;
 	if (ret) {
-		gpci_shadow_fail(gd, "card did not restart");
+		gpci_shadow_fail(gd, "card did not restart on shadow rings");
 		return 0;
 	}
 	dev_info(&gd->vdpa.dev,
@@ -576,15 +696,40 @@ static int gpci_shadow_switch(struct gpci_dev *gd)
 	return 0;
 }
 
-/* After set_status(DRIVER_OK): a switch asked for before it happens now. */
-int gpci_shadow_start(struct gpci_dev *gd)
+/* A log or a loaded state waits for DRIVER_OK to switch. */
+bool gpci_shadow_wanted(struct gpci_dev *gd)
 {
+	bool wanted;
+
+	mutex_lock(&gd->shadow_lock);
+	wanted = gd->shadow_pending && !gd->shadow;
+	mutex_unlock(&gd->shadow_lock);
+	return wanted;
+}
+
+/*
+ * set_status(@status with DRIVER_OK) while a switch is wanted: the card
+ * never sees the driver's rings.  Without a loaded state, a device that
+ * cannot be shadowed runs in direct mode (returns the error, the caller
+ * starts the card); with one, it needs a reset.
+ */
+int gpci_shadow_start(struct gpci_dev *gd, u8 status)
+{
+	bool loaded = false;
 	int ret = 0;
 
 	mutex_lock(&gd->shadow_lock);
 	if (gd->shadow_pending && !gd->shadow) {
 		gd->shadow_pending = false;
-		ret = gpci_shadow_switch(gd);
+		for (u16 i = 0; i < gd->nvqs; i++)
+			loaded |= !!gd->vqs[i].svq.load;
+		ret = gpci_shadow_switch(gd, status);
+		if (ret && loaded) {
+			gd->status = status;
+			WRITE_ONCE(gd->shadow, true);
+			gpci_shadow_fail(gd, "cannot start from the loaded state");
+			ret = 0;
+		}
 	}
 	mutex_unlock(&gd->shadow_lock);
 	return ret;
@@ -598,6 +743,7 @@ void gpci_shadow_stop(struct gpci_dev *gd)
 {
 	mutex_lock(&gd->shadow_lock);
 	WRITE_ONCE(gd->shadow, false);
+	gd->suspended = false;
 	gd->shadow_pending = !!rcu_access_pointer(gd->log);
 	gd->status = 0;
 	mutex_unlock(&gd->shadow_lock);
@@ -630,6 +776,238 @@ void gpci_shadow_init(struct gpci_dev *gd)
 	INIT_WORK(&gd->shadow_work, gpci_shadow_work);
 }
 
+/* ---- suspend and resume --------------------------------------------------------- */
+
+/*
+ * Suspend: stop relaying, let the card finish what it can within the grace
+ * period (its completions are handed to the driver), then reset it so it
+ * can no longer write driver memory.  What it still held is in flight.
+ * A running device in direct mode switches to shadow rings first: only
+ * they know where the card stood.
+ */
+int gpci_suspend(struct vdpa_device *vdpa)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	unsigned long deadline;
+	bool moved = true;
+	int ret = 0;
+
+	mutex_lock(&gd->shadow_lock);
+	if (gd->suspended)
+		goto out;
+	if (!gd->shadow) {
+		if (!(vp_modern_get_status(card) & VIRTIO_CONFIG_S_DRIVER_OK)) {
+			gd->suspended = true;	/* nothing runs */
+			goto out;
+		}
+		ret = gpci_shadow_switch(gd, vp_modern_get_status(card));
+		if (ret)
+			goto out;
+	}
+	/* What the driver made available so far is the card's to finish. */
+	for (u16 i = 0; i < gd->nvqs && !ret; i++)
+		if (gd->vqs[i].svq.active)
+			ret = gpci_svq_relay(gd, i);
+	gd->suspended = true;
+	/* Kicks still queue the worker; it does nothing while suspended. */
+	deadline = jiffies + msecs_to_jiffies(GPCI_QUIESCE_MAX_MS);
+	while (moved && !ret && time_before(jiffies, deadline)) {
+		moved = false;
+		msleep(GPCI_GRACE_MS);
+		for (u16 i = 0; i < gd->nvqs && !ret; i++) {
+			struct gpci_svq *s = &gd->vqs[i].svq;
+			u16 before = s->last_used;
+
+			if (!s->active)
+				continue;
+			ret = gpci_svq_complete(gd, i);
+			moved |= s->last_used != before;
+		}
+	}
+	if (!ret)
+		ret = gpci_card_reset(gd);
+	/* What the card used before it stopped. */
+	for (u16 i = 0; i < gd->nvqs && !ret; i++)
+		if (gd->vqs[i].svq.active)
+			ret = gpci_svq_complete(gd, i);
+	if (ret) {
+		gpci_shadow_fail(gd, "card did not stop");
+		ret = -EIO;
+	}
+out:
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
+}
+
+/* The card restarts on our rings, with what was in flight first. */
+static int gpci_resume(struct vdpa_device *vdpa)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	int ret = 0;
+
+	mutex_lock(&gd->shadow_lock);
+	if (!gd->suspended)
+		goto out;
+	gd->suspended = false;
+	if (!gd->shadow || (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		goto out;
+	for (u16 i = 0; i < gd->nvqs && !ret; i++)
+		if (gd->vqs[i].svq.active)
+			ret = gpci_svq_republish(&gd->vqs[i].svq);
+	if (!ret)
+		ret = gpci_card_setup(gd);
+	if (ret) {
+		gpci_shadow_fail(gd, "card did not resume");
+		ret = -EIO;
+		goto out;
+	}
+	schedule_work(&gd->shadow_work);
+out:
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
+}
+
+/* ---- device state ------------------------------------------------------------------ */
+
+/*
+ * Where a suspended queue stands: the driver's used index, the next
+ * available position we would read, and the chains the card held.
+ */
+static int gpci_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
+				 struct vdpa_mig_vq_state *st)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_busy *busy = NULL;
+	struct gpci_svq *s;
+	int ret = 0;
+	u16 n;
+
+	if (idx >= gd->nvqs)
+		return -EINVAL;
+	s = &gd->vqs[idx].svq;
+	memset(st, 0, offsetof(struct vdpa_mig_vq_state, max_inflight));
+	mutex_lock(&gd->shadow_lock);
+	if (s->load) {
+		/* Loaded and not started: the state as loaded. */
+		st->avail_idx = s->load_avail;
+		st->used_idx = s->load_used;
+		if (s->load_n > st->max_inflight) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		memcpy(st->inflight, s->load, sizeof(*s->load) * s->load_n);
+		st->n_inflight = s->load_n;
+		goto out;
+	}
+	if (!gd->shadow || !s->active) {
+		/* Only a queue that never ran has a known (initial) state. */
+		if (gd->vqs[idx].enabled && !gd->shadow)
+			ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if (!gd->suspended) {
+		ret = -EBUSY;
+		goto out;
+	}
+	busy = kmalloc_array(s->vrh.vring.num, sizeof(*busy), GFP_KERNEL);
+	if (!busy) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = gpci_svq_busy(s, busy);
+	if (n > st->max_inflight) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	st->avail_idx = s->vrh.last_avail_idx;
+	st->used_idx = (u16)(s->vrh.last_used_idx + s->vrh.completed);
+	for (u16 k = 0; k < n; k++) {
+		u16 sh = busy[k].shead;
+
+		st->inflight[k].head = cpu_to_le32(s->head[sh]);
+		st->inflight[k].avail_pos = cpu_to_le32(s->pos[sh]);
+	}
+	st->n_inflight = n;
+out:
+	mutex_unlock(&gd->shadow_lock);
+	kfree(busy);
+	return ret;
+}
+
+/*
+ * A migration destination, before DRIVER_OK.  Split rings only.  The
+ * in-flight list must hold exactly avail - used distinct heads, each read
+ * from one of the last "queue size" available positions.  Any state but
+ * the initial one makes the device start on shadow rings: a virtio-pci
+ * card itself always starts at index 0.
+ */
+static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
+				 const struct vdpa_mig_vq_state *st)
+{
+	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	u16 avail = st->avail_idx, used = st->used_idx, num;
+	struct gpci_vq *vq;
+	unsigned long *seen;
+	void *copy = NULL;
+	int ret = 0;
+
+	if (idx >= gd->nvqs)
+		return -EINVAL;
+	vq = &gd->vqs[idx];
+	num = vq->num ?: gd->vq_num_max;
+	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
+		return -EOPNOTSUPP;
+	if (st->avail_idx > U16_MAX || st->used_idx > U16_MAX ||
+	    st->avail_wrap || st->used_wrap ||
+	    st->n_inflight != (u16)(avail - used) || st->n_inflight > num)
+		return -EINVAL;
+	if (!avail && !used)
+		goto store;	/* the card's own start */
+	if (!gd->domain)
+		return -EOPNOTSUPP;
+
+	seen = bitmap_zalloc(num, GFP_KERNEL);
+	if (!seen)
+		return -ENOMEM;
+	for (u32 k = 0; k < st->n_inflight && !ret; k++) {
+		u32 head = le32_to_cpu(st->inflight[k].head);
+		u32 pos = le32_to_cpu(st->inflight[k].avail_pos);
+
+		if (head >= num || test_and_set_bit(head, seen) ||
+		    pos > U16_MAX || !(u16)(avail - pos) ||
+		    (u16)(avail - pos) > num)
+			ret = -EINVAL;
+	}
+	bitmap_free(seen);
+	if (ret)
+		return ret;
+	/* Never NULL (even without requests): it marks the queue loaded. */
+	copy = kcalloc(max(st->n_inflight, 1U), sizeof(*st->inflight),
+		       GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, st->inflight, sizeof(*st->inflight) * st->n_inflight);
+
+store:
+	mutex_lock(&gd->shadow_lock);
+	if (gd->shadow) {
+		ret = -EBUSY;
+	} else {
+		kfree(vq->svq.load);
+		vq->svq.load = copy;
+		vq->svq.load_n = st->n_inflight;
+		vq->svq.load_avail = avail;
+		vq->svq.load_used = used;
+		if (copy)
+			gd->shadow_pending = true;
+		copy = NULL;
+	}
+	mutex_unlock(&gd->shadow_lock);
+	kfree(copy);
+	return ret;
+}
+
 /* ---- vdpa_migrate operations -------------------------------------------------- */
 
 /*
@@ -641,6 +1019,7 @@ static int gpci_log_start(struct vdpa_device *vdpa, u32 asid,
 			  struct vdpa_mig_log *log)
 {
 	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct virtio_pci_modern_device *card = gpci_card(gd);
 	int ret = 0;
 
 	if (asid)
@@ -655,8 +1034,8 @@ static int gpci_log_start(struct vdpa_device *vdpa, u32 asid,
 	rcu_assign_pointer(gd->log, log);
 	if (gd->shadow)
 		goto out;
-	if (vp_modern_get_status(gpci_card(gd)) & VIRTIO_CONFIG_S_DRIVER_OK)
-		ret = gpci_shadow_switch(gd);
+	if (vp_modern_get_status(card) & VIRTIO_CONFIG_S_DRIVER_OK)
+		ret = gpci_shadow_switch(gd, vp_modern_get_status(card));
 	else
 		gd->shadow_pending = true;
 	if (ret)
@@ -670,18 +1049,24 @@ out:
 static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 {
 	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	bool loaded = false;
 
 	if (asid)
 		return;
 	mutex_lock(&gd->shadow_lock);
 	RCU_INIT_POINTER(gd->log, NULL);
-	gd->shadow_pending = false;
+	for (u16 i = 0; i < gd->nvqs; i++)
+		loaded |= !!gd->vqs[i].svq.load;
+	gd->shadow_pending = loaded;
 	mutex_unlock(&gd->shadow_lock);
 	/* Marks in progress end before the caller frees the log. */
 	synchronize_rcu();
 }
 
 const struct vdpa_migrate_ops gpci_mig_ops = {
+	.resume = gpci_resume,
+	.get_vq_mig_state = gpci_get_vq_mig_state,
+	.set_vq_mig_state = gpci_set_vq_mig_state,
 	.log_start = gpci_log_start,
 	.log_stop = gpci_log_stop,
 };

@@ -15,6 +15,7 @@
  * GPCI_NET0, GPCI_NET1, GPCI_RNG = PCI functions bound to vdpa_gen_pci.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/vhost.h>
@@ -66,24 +67,26 @@ FIXTURE_VARIANT_ADD(gp_net, vdpa_migrate) {
 	.dirty_log = true,
 };
 
-FIXTURE_SETUP(gp_net)
+/* Create, bind and open a device on each port's card (environment @env). */
+static void gp_ports_setup(struct __test_metadata *_metadata,
+			   struct net_port *port, const char *const *env,
+			   int n, const char *driver)
 {
-	static const char *const env[2] = { "GPCI_NET0", "GPCI_NET1" };
 	char mgmt[64];
 	int i;
 
-	for (i = 0; i < 2; i++)
-		self->port[i].dev.fd = -1;
-	if (!vhc_driver_present(variant->driver))
-		SKIP(return, "vdpa driver %s not loaded", variant->driver);
-	ASSERT_EQ(0, vhc_use(variant->driver));
-	for (i = 0; i < 2; i++) {
-		struct net_port *p = &self->port[i];
+	for (i = 0; i < n; i++)
+		port[i].dev.fd = -1;
+	if (!vhc_driver_present(driver))
+		SKIP(return, "vdpa driver %s not loaded", driver);
+	ASSERT_EQ(0, vhc_use(driver));
+	for (i = 0; i < n; i++) {
+		struct net_port *p = &port[i];
 
 		if (!gp_mgmtdev(env[i], mgmt, sizeof(mgmt)))
 			SKIP(return, "%s: no vdpa_gen_pci net card", env[i]);
 		vht_dev_name(p->name, sizeof(p->name), "gpv", 'a' + i);
-		p->peer = &self->port[!i];
+		p->peer = &port[!i];
 		ASSERT_EQ(0, vhc_vdpa_add(mgmt, p->name, NULL));
 		p->created = true;
 		ASSERT_LE(0, vhc_bind(p->name));
@@ -96,15 +99,27 @@ FIXTURE_SETUP(gp_net)
 	}
 }
 
-FIXTURE_TEARDOWN(gp_net)
+static void gp_ports_teardown(struct net_port *port, int n)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		vhc_close(&self->port[i].dev);
-		if (self->port[i].created)
-			vhc_vdpa_del(self->port[i].name);
+	for (i = 0; i < n; i++) {
+		vhc_close(&port[i].dev);
+		if (port[i].created)
+			vhc_vdpa_del(port[i].name);
 	}
+}
+
+FIXTURE_SETUP(gp_net)
+{
+	static const char *const env[2] = { "GPCI_NET0", "GPCI_NET1" };
+
+	gp_ports_setup(_metadata, self->port, env, 2, variant->driver);
+}
+
+FIXTURE_TEARDOWN(gp_net)
+{
+	gp_ports_teardown(self->port, 2);
 }
 
 /* Frames through both cards' DMA, both ways, unicast and broadcast. */
@@ -396,6 +411,197 @@ TEST_F(gp_net, shadow_at_start)
 	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(a_sent, s.num);
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+}
+
+/*
+ * Migration between two PCI-backed devices through vdpa_migrate: A (net
+ * card 0) is the source, C (net card 2) the destination, B (net card 1)
+ * the peer; all three share the hub.  The driver side (memory, rings) moves
+ * with vhc_mig_adopt(), the device side through a saved state.
+ */
+FIXTURE(gp_mig) {
+	struct net_port port[3];
+};
+
+FIXTURE_SETUP(gp_mig)
+{
+	static const char *const env[3] = {
+		"GPCI_NET0", "GPCI_NET1", "GPCI_NET2"
+	};
+
+	gp_ports_setup(_metadata, self->port, env, 3, VHT_DRV_MIG);
+}
+
+FIXTURE_TEARDOWN(gp_mig)
+{
+	gp_ports_teardown(self->port, 3);
+}
+
+/*
+ * Frames queued on A just before it stops are sent exactly once: by A's
+ * card if it used them before the suspend, otherwise by C's card, which
+ * gets them from the in-flight list.  A's posted RX buffers are in flight
+ * too: C's driver adds none (its ring is full), so C receives only if the
+ * card got them.
+ */
+TEST_F(gp_mig, migrate_traffic)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct vdpa_mig_info info;
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, vhc_mig_info(&a->dev, &info));
+	ASSERT_EQ(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_INFLIGHT |
+		  VDPA_MIG_CAP_DIRTY_LOG, info.caps);
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	ASSERT_EQ(0, gp_log_start(a));
+	net_send_all(_metadata, a, b->mac);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->txbuf = a->txbuf;
+	c->rxbuf = a->rxbuf;
+	memcpy(c->mac, a->mac, sizeof(c->mac));
+
+	ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[NET_TX_Q]));
+	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	EXPECT_EQ(0, c->dev.vqs[NET_RX_Q].num_free);
+
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * A cancelled migration: the source suspends (on shadow rings), then runs
+ * on, and what it held in flight completes once.
+ */
+TEST_F(gp_mig, cancel)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_send_all(_metadata, a, b->mac);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(NET_FRAMES, s.num);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_RUNNING));
+	net_collect(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/* Where record @type for queue @index starts in @blob, or NULL. */
+static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
+{
+	size_t off = sizeof(struct vdpa_mig_blob_hdr);
+
+	while (off + sizeof(struct vdpa_mig_rec_hdr) <= len) {
+		struct vdpa_mig_rec_hdr *h = (void *)((char *)blob + off);
+		__le32 *first = (__le32 *)(h + 1);
+
+		if (le32toh(h->type) == type && le32toh(*first) == index)
+			return h + 1;
+		off += sizeof(*h) + ((le32toh(h->len) + 7) & ~7u);
+	}
+	return NULL;
+}
+
+/*
+ * Loading refuses in-flight lists that do not add up, leaving the
+ * destination fresh; the true state then loads and C receives into the
+ * RX buffers A's card held.
+ */
+TEST_F(gp_mig, load_bad_inflight)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	struct net_rx_stats st;
+	unsigned int tx_done, k;
+	__u8 status = 0xff;
+	void *blob, *bad;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	in = gp_find_rec(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
+	vq = gp_find_rec(blob, len, VDPA_MIG_REC_VQ, NET_RX_Q);
+	ASSERT_NE(NULL, in);
+	ASSERT_NE(NULL, vq);
+	/* Every RX buffer was posted and none used. */
+	ASSERT_EQ(NET_RING, le32toh(in->count));
+	ASSERT_EQ(NET_RING, le32toh(vq->avail_idx));
+	ASSERT_EQ(0u, le32toh(vq->used_idx));
+
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	bad = malloc(len);
+	ASSERT_NE(NULL, bad);
+	for (k = 0; k < 4; k++) {
+		struct vdpa_mig_rec_vq_inflight *bin;
+		struct vdpa_mig_rec_vq *bvq;
+
+		memcpy(bad, blob, len);
+		bin = gp_find_rec(bad, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
+		bvq = gp_find_rec(bad, len, VDPA_MIG_REC_VQ, NET_RX_Q);
+		switch (k) {
+		case 0:	/* a head past the ring */
+			bin->req[0].head = htole32(NET_RING);
+			break;
+		case 1:	/* the same head twice */
+			bin->req[1].head = bin->req[0].head;
+			break;
+		case 2:	/* a position not yet available */
+			bin->req[0].avail_pos = bvq->avail_idx;
+			break;
+		case 3:	/* more in flight than taken and not used */
+			bvq->used_idx = htole32(1);
+			break;
+		}
+		EXPECT_ERRNO(EINVAL, vhc_mig_load(&c->dev, bad, len)) {
+			TH_LOG("case %u", k);
+		}
+		ASSERT_EQ(0, vhc_get_status(&c->dev, &status));
+		EXPECT_EQ(0u, status);
+	}
+	free(bad);
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->txbuf = a->txbuf;
+	c->rxbuf = a->rxbuf;
+	memcpy(c->mac, a->mac, sizeof(c->mac));
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
 }
 
 FIXTURE(gp_rng) {

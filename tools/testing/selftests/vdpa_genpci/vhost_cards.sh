@@ -9,12 +9,13 @@ trap gp_cleanup EXIT
 
 GPCI_NET0=$(gp_card net 0)
 GPCI_NET1=$(gp_card net 1)
+GPCI_NET2=$(gp_card net 2)
 GPCI_RNG=$(gp_card rng)
 blk=$(gp_card blk)
-for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_RNG" "$blk"; do
+for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_NET2" "$GPCI_RNG" "$blk"; do
 	gp_take "$c"
 done
-export GPCI_NET0 GPCI_NET1 GPCI_RNG
+export GPCI_NET0 GPCI_NET1 GPCI_NET2 GPCI_RNG
 rc=0
 "$BUILD_DIR/genpci_vhost_test" || rc=1
 VDPA_BLK_MGMTDEV=pci/$blk "$BUILD_DIR/vhost_blk_test" || rc=1

@@ -86,10 +86,12 @@ static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
 void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
 {
 	struct vdpa_callback cb;
+	unsigned long flags;
 
-	spin_lock(lock);
+	/* From the handlers and, on shadow rings, from the worker. */
+	spin_lock_irqsave(lock, flags);
 	cb = *cbp;
-	spin_unlock(lock);
+	spin_unlock_irqrestore(lock, flags);
 	if (cb.callback)
 		cb.callback(cb.private);
 }

@@ -781,7 +781,9 @@ void gpci_shadow_init(struct gpci_dev *gd)
 /*
  * Suspend: stop relaying, let the card finish what it can within the grace
  * period (its completions are handed to the driver), then reset it so it
- * can no longer write driver memory.  What it still held is in flight.
+ * can no longer write driver memory.  What it still held is in flight
+ * (QEMU's virtio-blk completes its requests while it resets; RX buffers a
+ * net card holds stay in flight).
  * A running device in direct mode switches to shadow rings first: only
  * they know where the card stood.
  */
@@ -805,10 +807,10 @@ int gpci_suspend(struct vdpa_device *vdpa)
 		if (ret)
 			goto out;
 	}
-	/* What the driver made available so far is the card's to finish. */
-	for (u16 i = 0; i < gd->nvqs && !ret; i++)
-		if (gd->vqs[i].svq.active)
-			ret = gpci_svq_relay(gd, i);
+	/*
+	 * Nothing new is relayed from here on: chains the driver made
+	 * available and we did not take stay for whoever runs next.
+	 */
 	gd->suspended = true;
 	/* Kicks still queue the worker; it does nothing while suspended. */
 	deadline = jiffies + msecs_to_jiffies(GPCI_QUIESCE_MAX_MS);

@@ -12,10 +12,13 @@ GPCI_NET1=$(gp_card net 1)
 GPCI_NET2=$(gp_card net 2)
 GPCI_RNG=$(gp_card rng)
 blk=$(gp_card blk)
-for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_NET2" "$GPCI_RNG" "$blk"; do
+GPCI_MIGBLK0=$(gp_card blk 1)
+GPCI_MIGBLK1=$(gp_card blk 2)
+for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_NET2" "$GPCI_RNG" "$blk" \
+	"$GPCI_MIGBLK0" "$GPCI_MIGBLK1"; do
 	gp_take "$c"
 done
-export GPCI_NET0 GPCI_NET1 GPCI_NET2 GPCI_RNG
+export GPCI_NET0 GPCI_NET1 GPCI_NET2 GPCI_RNG GPCI_MIGBLK0 GPCI_MIGBLK1
 rc=0
 "$BUILD_DIR/genpci_vhost_test" || rc=1
 VDPA_BLK_MGMTDEV=pci/$blk "$BUILD_DIR/vhost_blk_test" || rc=1

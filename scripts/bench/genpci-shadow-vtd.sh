@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# scripts/bench/genpci-shadow-vtd.sh - runs inside the VT-d bench VM
+# (scripts/bench.sh, the vdpa_genpci suite's cards).
+#
+# Two virtio-net-pci cards on one QEMU hub, bound to vdpa_gen_pci and
+# driven from userspace through /dev/vdpa-mig-N (xfer_bench): frames per
+# second in direct mode vs on shadow rings (dirty logging on both devices
+# moves them there), rounds alternating, median of ROUNDS. Goal: shadow /
+# direct >= 0.8. Also the time each switch into shadow mode took, as the
+# driver logs it (median), most of it the quiesce grace period.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export REPO_ROOT=$ROOT SUITE_DIR=$ROOT/tools/testing/selftests/vdpa_genpci
+export BUILD_DIR=$ROOT/build/selftests/vdpa_genpci
+. "$SUITE_DIR/lib.sh"
+ROUNDS=${ROUNDS:-5}
+FRAMES=${FRAMES:-20000}
+BIN=$ROOT/build/selftests/vdpa_generic/xfer_bench
+
+[ -x "$BIN" ] || fail "$BIN missing (make selftests)"
+a=$(gp_card net 0)
+b=$(gp_card net 1)
+gp_take "$a"
+gp_take "$b"
+export XB_MGMT_A=pci/$a XB_MGMT_B=pci/$b
+declare -A res
+dmesg -C
+for r in $(seq 1 "$ROUNDS"); do
+	for log in 0 1; do
+		fps=$("$BIN" vdpa_migrate $log "$FRAMES" | sed -n 's/^FPS //p')
+		[ -n "$fps" ] || fail "xfer_bench failed (log $log)"
+		res[$log]="${res[$log]:-} $fps"
+	done
+done
+gp_give_back "$a"
+gp_give_back "$b"
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+d=$(echo "${res[0]}" | median)
+s=$(echo "${res[1]}" | median)
+sw=$(dmesg | sed -n 's/.*shadow rings on in \([0-9]*\) us.*/\1/p' | tr '\n' ' ')
+echo "frames/s, median of $ROUNDS x $FRAMES: direct $d, shadow $s"
+echo "switches into shadow mode (us): $sw"
+echo "switch into shadow mode, median: $(echo "$sw" | median) us"
+awk -v s="$s" -v d="$d" 'BEGIN { printf "RATIO vdpa_gen_pci shadow/direct fps = %.2f\n", s / d }'

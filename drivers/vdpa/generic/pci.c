@@ -45,7 +45,13 @@
 #include <linux/virtio_pci_modern.h>
 #include <linux/vdpa_migrate.h>
 #include <uapi/linux/vdpa.h>
+#include <uapi/linux/virtio_blk.h>
+#include <uapi/linux/virtio_console.h>
+#include <uapi/linux/virtio_fs.h>
+#include <uapi/linux/virtio_ids.h>
+#include <uapi/linux/virtio_net.h>
 #include <uapi/linux/virtio_pci.h>
+#include <uapi/linux/virtio_scsi.h>
 
 #include "pci.h"
 
@@ -266,7 +272,7 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	}
 	gd->driver_features = 0;
 	if (gd->cfg_mask)
-		bitmap_zero(gd->cfg_mask, gpci_card(gd)->device_len);
+		bitmap_zero(gd->cfg_mask, gd->gm->config_size);
 
 	mutex_lock(&gd->map_lock);
 	gpci_maybe_detach(gd);
@@ -548,13 +554,13 @@ static u32 gpci_get_vendor_id(struct vdpa_device *vdpa)
 
 static size_t gpci_get_config_size(struct vdpa_device *vdpa)
 {
-	return gpci_card(to_gpci(vdpa))->device_len;
+	return to_gpci(vdpa)->gm->config_size;
 }
 
 static bool gpci_config_range_ok(struct gpci_dev *gd, unsigned int offset,
 				 unsigned int len)
 {
-	size_t size = gpci_card(gd)->device_len;
+	size_t size = gd->gm->config_size;
 
 	return offset <= size && len <= size - offset;
 }
@@ -908,9 +914,9 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	gd->vqs = kcalloc(gd->nvqs, sizeof(*gd->vqs), GFP_KERNEL);
 	if (!gd->vqs)
 		goto err_put;
-	if (gm->mdev.device_len) {
-		gd->cfg_written = kzalloc(gm->mdev.device_len, GFP_KERNEL);
-		gd->cfg_mask = bitmap_zalloc(gm->mdev.device_len, GFP_KERNEL);
+	if (gm->config_size) {
+		gd->cfg_written = kzalloc(gm->config_size, GFP_KERNEL);
+		gd->cfg_mask = bitmap_zalloc(gm->config_size, GFP_KERNEL);
 		if (!gd->cfg_written || !gd->cfg_mask)
 			goto err_put;
 	}
@@ -987,6 +993,43 @@ static const struct vdpa_mgmtdev_ops gpci_mgmt_ops = {
 
 /* ---- PCI driver ---------------------------------------------------------- */
 
+/*
+ * The device-specific config structure of each type the 6.1 uAPI defines
+ * (facts of the virtio spec, no behaviour).  A card's config capability
+ * may be longer than its structure (QEMU's is its whole 4 KiB region):
+ * the vDPA device reports the structure, so that every parent of a type
+ * agrees on it (a migration state carries the config by size).  Unknown
+ * types keep the capability's length.
+ */
+static size_t gpci_config_size(const struct virtio_pci_modern_device *card)
+{
+	size_t type;
+
+	switch (card->id.device) {
+	case VIRTIO_ID_NET:
+		type = sizeof(struct virtio_net_config);
+		break;
+	case VIRTIO_ID_BLOCK:
+		type = sizeof(struct virtio_blk_config);
+		break;
+	case VIRTIO_ID_CONSOLE:
+		type = sizeof(struct virtio_console_config);
+		break;
+	case VIRTIO_ID_SCSI:
+		type = sizeof(struct virtio_scsi_config);
+		break;
+	case VIRTIO_ID_FS:
+		type = sizeof(struct virtio_fs_config);
+		break;
+	case VIRTIO_ID_RNG:
+		type = 0;
+		break;
+	default:
+		return card->device_len;
+	}
+	return min_t(size_t, type, card->device_len);
+}
+
 static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct gpci_mgmt *gm;
@@ -1013,6 +1056,7 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_modern;
 	}
 	pci_set_master(pdev);
+	gm->config_size = gpci_config_size(&gm->mdev);
 
 	gm->ids[0].device = gm->mdev.id.device;
 	gm->ids[0].vendor = gm->mdev.id.vendor;

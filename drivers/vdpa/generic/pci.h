@@ -201,6 +201,7 @@ struct gpci_dev {
  * @mdev: the card, seen through the modern virtio-pci helpers
  * @pdev: the function
  * @ids: @mgmt's class: the card's device ID, zero-terminated
+ * @config_size: bytes of device config space the vDPA device shows
  * @gdev: the vDPA device, or NULL; set and cleared by dev_add/dev_del,
  *	which the vdpa core serialises
  */
@@ -209,6 +210,7 @@ struct gpci_mgmt {
 	struct virtio_pci_modern_device mdev;
 	struct pci_dev *pdev;
 	struct virtio_device_id ids[2];
+	size_t config_size;
 	struct gpci_dev *gdev;
 };
 

@@ -565,7 +565,7 @@ static int gpci_card_setup(struct gpci_dev *gd)
 	if (!(vp_modern_get_status(card) & VIRTIO_CONFIG_S_FEATURES_OK))
 		return -EIO;
 	if (gd->cfg_written) {
-		size_t len = card->device_len;
+		size_t len = gd->gm->config_size;
 
 		for (size_t b = 0; b < len; b++)
 			if (test_bit(b, gd->cfg_mask))

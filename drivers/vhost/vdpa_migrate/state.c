@@ -372,6 +372,7 @@ struct vdpa_mig_load {
 	const struct vdpa_mig_rec_config *config;
 	const struct vdpa_mig_rec_vq **vq;
 	const struct vdpa_mig_rec_vq_inflight **inflight;
+	u32 group_asid[VDPA_MIG_MAX_GROUPS];
 	bool parent_recs;
 };
 
@@ -410,6 +411,8 @@ static int vdpa_mig_check_status(struct vdpa_mig *m,
 	u32 status = le32_to_cpu(s->status);
 	u32 i;
 
+	u32 ngroups = le32_to_cpu(s->nr_groups), nas = le32_to_cpu(s->nr_as);
+
 	if (m->vdpa->ngroups > ARRAY_SIZE(s->group_asid))
 		return -EOPNOTSUPP;
 	if (status & ~VDPA_MIG_STATUS_SAVED)
@@ -417,16 +420,18 @@ static int vdpa_mig_check_status(struct vdpa_mig *m,
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(status & VIRTIO_CONFIG_S_FEATURES_OK))
 		return -EINVAL;
-	if (le32_to_cpu(s->nr_groups) != m->vdpa->ngroups ||
-	    le32_to_cpu(s->nr_as) != m->vdpa->nas)
+	/*
+	 * The source's grouping need not be ours (another parent of the
+	 * type may group its queues differently): it must only be a valid
+	 * one.  vdpa_mig_map_groups() checks that ours can express it.
+	 */
+	if (!ngroups || ngroups > ARRAY_SIZE(s->group_asid) || !nas)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(s->group_asid); i++) {
 		u32 asid = le32_to_cpu(s->group_asid[i]);
 
-		if (i >= m->vdpa->ngroups ? asid : asid >= m->vdpa->nas)
+		if (i >= ngroups ? asid : asid >= nas)
 			return -EINVAL;
-		if (asid && !m->vdpa->config->set_group_asid)
-			return -EOPNOTSUPP;
 	}
 	return 0;
 }
@@ -448,7 +453,7 @@ static int vdpa_mig_check_vq(struct vdpa_mig *m, struct vdpa_mig_load *ld,
 	if (num > vdpa_mig_num_max(m) || (num & (num - 1)) ||
 	    ((flags & VDPA_MIG_VQ_F_READY) && !num))
 		return -EINVAL;
-	if (le32_to_cpu(r->group) != vdpa_mig_vq_group(m, idx))
+	if (le32_to_cpu(r->group) >= VDPA_MIG_MAX_GROUPS)
 		return -EINVAL;
 	if (avail >= limit || used >= limit || le32_to_cpu(r->avail_wrap) > 1 ||
 	    le32_to_cpu(r->used_wrap) > 1)
@@ -555,6 +560,45 @@ static int vdpa_mig_check_rec(struct vdpa_mig *m, struct vdpa_mig_load *ld,
 	}
 }
 
+/*
+ * What matters of the source's virtqueue groups is the address space each
+ * queue used: ours must put every queue in the same one, which works when
+ * each of our groups holds queues of one source address space only (a
+ * device with the control queue in a group of its own takes the state of
+ * one with a single group).  The result, per group of ours, is what
+ * vdpa_mig_apply() sets.
+ */
+static int vdpa_mig_map_groups(struct vdpa_mig *m, struct vdpa_mig_load *ld)
+{
+	const struct vdpa_mig_rec_status *s = ld->status;
+	u32 src_groups = le32_to_cpu(s->nr_groups);
+	bool seen[VDPA_MIG_MAX_GROUPS] = {};
+	u32 i;
+
+	memset(ld->group_asid, 0, sizeof(ld->group_asid));
+	for (i = 0; i < m->nvqs; i++) {
+		u32 src = le32_to_cpu(ld->vq[i]->group);
+		u32 g = vdpa_mig_vq_group(m, i), asid;
+
+		if (src >= src_groups)
+			return -EINVAL;
+		if (g >= VDPA_MIG_MAX_GROUPS)
+			return -EOPNOTSUPP;
+		asid = le32_to_cpu(s->group_asid[src]);
+		if (seen[g] && ld->group_asid[g] != asid)
+			return -EOPNOTSUPP;
+		seen[g] = true;
+		ld->group_asid[g] = asid;
+	}
+	for (i = 0; i < m->vdpa->ngroups; i++) {
+		if (ld->group_asid[i] >= m->vdpa->nas)
+			return -EOPNOTSUPP;
+		if (ld->group_asid[i] && !m->vdpa->config->set_group_asid)
+			return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int vdpa_mig_check_blob(struct vdpa_mig *m, struct vdpa_mig_load *ld)
 {
 	const struct vdpa_mig_blob_hdr *bh = (const void *)ld->blob;
@@ -595,7 +639,7 @@ static int vdpa_mig_check_blob(struct vdpa_mig *m, struct vdpa_mig_load *ld)
 		    (ld->inflight[i] || r->avail_idx != r->used_idx))
 			return -EOPNOTSUPP;
 	}
-	return 0;
+	return vdpa_mig_map_groups(m, ld);
 }
 
 /* ---- applying ------------------------------------------------------------ */
@@ -699,7 +743,7 @@ static int vdpa_mig_apply(struct vdpa_mig *m, const struct vdpa_mig_load *ld)
 	vdpa_mig_sync_features(m);
 
 	for (i = 0; i < m->vdpa->ngroups; i++) {
-		u32 asid = le32_to_cpu(s->group_asid[i]);
+		u32 asid = ld->group_asid[i];
 
 		if (ops->set_group_asid) {
 			ret = ops->set_group_asid(m->vdpa, i, asid);

@@ -291,9 +291,11 @@ struct vdpa_mig_rec_features {
  * struct vdpa_mig_rec_status - VDPA_MIG_REC_STATUS (mandatory)
  * @status: virtio device status byte as the driver last set it
  * @generation: config generation (informational)
- * @nr_groups: virtqueue groups
- * @nr_as: address spaces
- * @group_asid: address space of groups 0..7
+ * @nr_groups: virtqueue groups of the source (1..8)
+ * @nr_as: address spaces of the source
+ * @group_asid: address space of groups 0..7 (0 past @nr_groups).  A
+ *	destination takes the address space of each queue from here; its
+ *	own grouping may differ if it can give every queue the same one.
  */
 struct vdpa_mig_rec_status {
 	__le32 status;

@@ -263,9 +263,14 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	int ret;
 
 	ret = gpci_card_reset(gd);
+	/*
+	 * Even from a card that did not reset (or is gone): its shadow rings
+	 * leave the domain before their pages are freed, so a late write
+	 * faults in the IOMMU instead of landing in freed memory.
+	 */
+	gpci_shadow_stop(gd);
 	if (ret)
 		return ret;
-	gpci_shadow_stop(gd);
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		gd->vqs[i].enabled = false;
 		gd->vqs[i].num = 0;

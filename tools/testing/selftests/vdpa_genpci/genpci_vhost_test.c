@@ -449,6 +449,40 @@ FIXTURE_TEARDOWN(gp_mig)
 }
 
 /*
+ * Start A and B, put A on shadow rings and let B send it frames (so A's
+ * card holds RX buffers the relay gave it), then stop A and save it.
+ */
+static void gp_shadow_save(struct __test_metadata *_metadata,
+			   struct net_port *a, struct net_port *b,
+			   void **blob, size_t *len)
+{
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, gp_log_start(a));
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, blob, len));
+}
+
+/* The driver side moves from @a to @c, which loads @blob (freed) and runs. */
+static void gp_mig_move(struct __test_metadata *_metadata, struct net_port *a,
+			struct net_port *c, void *blob, size_t len)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->txbuf = a->txbuf;
+	c->rxbuf = a->rxbuf;
+	memcpy(c->mac, a->mac, sizeof(c->mac));
+}
+
+/*
  * Frames queued on A just before it stops are sent exactly once: by A's
  * card if it used them before the suspend, otherwise by C's card, which
  * gets them from the in-flight list.  A's posted RX buffers are in flight
@@ -479,14 +513,7 @@ TEST_F(gp_mig, migrate_traffic)
 	net_send_all(_metadata, a, b->mac);
 	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
 	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
-	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
-	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
-	free(blob);
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
-	c->txbuf = a->txbuf;
-	c->rxbuf = a->rxbuf;
-	memcpy(c->mac, a->mac, sizeof(c->mac));
+	gp_mig_move(_metadata, a, c, blob, len);
 
 	ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[NET_TX_Q]));
 	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
@@ -560,14 +587,7 @@ TEST_F(gp_mig, load_bad_inflight)
 
 	if (_metadata->skip)
 		return;
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	/* On shadow rings, A's card takes its RX buffers from the relay. */
-	ASSERT_EQ(0, gp_log_start(a));
-	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
-	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
-	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	gp_shadow_save(_metadata, a, b, &blob, &len);
 	in = gp_find_rec(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
 	vq = gp_find_rec(blob, len, VDPA_MIG_REC_VQ, NET_RX_Q);
 	ASSERT_NE(NULL, in);
@@ -679,23 +699,9 @@ TEST_F(gp_xmig, pci_to_software)
 
 	if (_metadata->skip)
 		return;
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	ASSERT_EQ(0, gp_log_start(a));
-	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
-	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
-	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
-
+	gp_shadow_save(_metadata, a, b, &blob, &len);
 	ASSERT_EQ(0, net_start(d, NET_RING));
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
-	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
-	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
-	free(blob);
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
-	c->txbuf = a->txbuf;
-	c->rxbuf = a->rxbuf;
-	memcpy(c->mac, a->mac, sizeof(c->mac));
+	gp_mig_move(_metadata, a, c, blob, len);
 	/* Every RX buffer is one A's card held: C's driver adds none. */
 	EXPECT_EQ(0, c->dev.vqs[NET_RX_Q].num_free);
 	net_xfer(_metadata, d, c, c->mac, NET_WAIT_MS, &st, &tx_done);

@@ -468,18 +468,25 @@ static void gp_shadow_save(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vhc_mig_save(&a->dev, blob, len));
 }
 
-/* The driver side moves from @a to @c, which loads @blob (freed) and runs. */
-static void gp_mig_move(struct __test_metadata *_metadata, struct net_port *a,
-			struct net_port *c, void *blob, size_t len)
+/* @c, which took @a's driver side, loads @blob (freed) and runs. */
+static void gp_mig_start(struct __test_metadata *_metadata, struct net_port *a,
+			 struct net_port *c, void *blob, size_t len)
 {
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
-	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
 	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
 	free(blob);
 	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
 	c->txbuf = a->txbuf;
 	c->rxbuf = a->rxbuf;
 	memcpy(c->mac, a->mac, sizeof(c->mac));
+}
+
+/* The driver side moves from @a to @c, which loads @blob (freed) and runs. */
+static void gp_mig_move(struct __test_metadata *_metadata, struct net_port *a,
+			struct net_port *c, void *blob, size_t len)
+{
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	gp_mig_start(_metadata, a, c, blob, len);
 }
 
 /*
@@ -629,12 +636,7 @@ TEST_F(gp_mig, load_bad_inflight)
 		EXPECT_EQ(0u, status);
 	}
 	free(bad);
-	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, len));
-	free(blob);
-	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
-	c->txbuf = a->txbuf;
-	c->rxbuf = a->rxbuf;
-	memcpy(c->mac, a->mac, sizeof(c->mac));
+	gp_mig_start(_metadata, a, c, blob, len);
 	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 }

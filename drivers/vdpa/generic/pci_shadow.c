@@ -270,13 +270,15 @@ static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
 	if (!any)
 		return 0;
 	ret = vringh_need_notify_iotlb(&s->vrh);
-	if (ret > 0) {
+	if (ret < 0)
+		return ret;
+	if (ret) {
 		/* The callback may raise a softirq: let it run on return. */
 		local_bh_disable();
 		gpci_run_cb(&vq->cb_lock, &vq->cb);
 		local_bh_enable();
 	}
-	return ret < 0 ? ret : 0;
+	return 0;
 }
 
 static void gpci_shadow_work(struct work_struct *work)

@@ -362,6 +362,8 @@ out_free:
  * @config: the CONFIG record
  * @vq: the VQ record of each queue
  * @inflight: the VQ_INFLIGHT record of each queue, or NULL
+ * @group_asid: address space of each of our groups, from the source's
+ *	queues (vdpa_mig_map_groups())
  * @parent_recs: the parent accepted at least one device-type record
  */
 struct vdpa_mig_load {

@@ -698,6 +698,16 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 	return 0;
 }
 
+/* shadow_lock held: a queue has a migration state to start from. */
+static bool gpci_shadow_loaded(struct gpci_dev *gd)
+{
+	lockdep_assert_held(&gd->shadow_lock);
+	for (u16 i = 0; i < gd->nvqs; i++)
+		if (gd->vqs[i].svq.load)
+			return true;
+	return false;
+}
+
 /* A log or a loaded state waits for DRIVER_OK to switch. */
 bool gpci_shadow_wanted(struct gpci_dev *gd)
 {
@@ -717,14 +727,13 @@ bool gpci_shadow_wanted(struct gpci_dev *gd)
  */
 int gpci_shadow_start(struct gpci_dev *gd, u8 status)
 {
-	bool loaded = false;
+	bool loaded;
 	int ret = 0;
 
 	mutex_lock(&gd->shadow_lock);
 	if (gd->shadow_pending && !gd->shadow) {
 		gd->shadow_pending = false;
-		for (u16 i = 0; i < gd->nvqs; i++)
-			loaded |= !!gd->vqs[i].svq.load;
+		loaded = gpci_shadow_loaded(gd);
 		ret = gpci_shadow_switch(gd, status);
 		if (ret && loaded) {
 			gd->status = status;
@@ -1053,15 +1062,12 @@ out:
 static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 {
 	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
-	bool loaded = false;
 
 	if (asid)
 		return;
 	mutex_lock(&gd->shadow_lock);
 	RCU_INIT_POINTER(gd->log, NULL);
-	for (u16 i = 0; i < gd->nvqs; i++)
-		loaded |= !!gd->vqs[i].svq.load;
-	gd->shadow_pending = loaded;
+	gd->shadow_pending = gpci_shadow_loaded(gd);
 	mutex_unlock(&gd->shadow_lock);
 	/* Marks in progress end before the caller frees the log. */
 	synchronize_rcu();

@@ -1133,6 +1133,27 @@ int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
 }
 
 /**
+ * vhc_mig_detach() - close a saved device, keep its driver side
+ * @d: device, suspended and saved
+ *
+ * The VMM lets go of the device node (so its parent may go away, e.g. a
+ * module reload) but keeps the guest: memory, rings and queue indices stay
+ * in @d for a vhc_mig_adopt() by a device opened later.  Closing the node
+ * resets the device; nothing is unmapped from the process.
+ */
+void vhc_mig_detach(struct vhc_dev *d)
+{
+	void *mem = d->mem;
+	bool lent = d->mem_lent;
+
+	d->mem_lent = true;
+	d->mem_mapped = false;
+	vhc_close(d);
+	d->mem = mem;
+	d->mem_lent = lent;
+}
+
+/**
  * vhc_mig_rebase() - guest memory now lives at @mem (a copy of it)
  * @d: device whose queues point into the old copy
  * @mem: the new copy, @d->mem_size bytes, same IOVA

@@ -166,6 +166,7 @@ int vhc_mig_set_state(struct vhc_dev *d, __u32 state);
 int vhc_mig_save(struct vhc_dev *d, void **blob, size_t *len);
 int vhc_mig_load(struct vhc_dev *d, const void *blob, size_t len);
 int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src);
+void vhc_mig_detach(struct vhc_dev *d);
 void vhc_mig_rebase(struct vhc_dev *d, void *mem);
 struct vdpa_mig_log_range;
 int vhc_log_start(struct vhc_dev *d, __u32 asid, __u32 shift,

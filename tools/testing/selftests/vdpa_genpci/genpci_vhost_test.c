@@ -12,17 +12,21 @@
  * cannot answer.
  *
  * Environment (set by vhost_cards.sh, which hands the cards over):
- * GPCI_NET0, GPCI_NET1, GPCI_RNG = PCI functions bound to vdpa_gen_pci.
+ * GPCI_NET0..2, GPCI_RNG, GPCI_MIGBLK0..1 = PCI functions bound to
+ * vdpa_gen_pci; GPCI_KO = its module file, for the hot-upgrade case.
  */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/vhost.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "vhost_test.h"
@@ -638,6 +642,115 @@ TEST_F(gp_mig, load_bad_inflight)
 	free(bad);
 	gp_mig_start(_metadata, a, c, blob, len);
 	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * Hot upgrade of the parent: both net cards' devices are stopped and
+ * saved, the VMM lets go of them (vhc_mig_detach(): it keeps the guest),
+ * vdpa_gen_pci is unloaded and loaded again (the cards' driver_override
+ * binds them back), devices of the same names come up on the same cards
+ * and take the guest and the states.  The guest never resets: frames A had
+ * queued arrive once, and traffic runs both ways on the new devices.
+ */
+FIXTURE(gp_upgrade) {
+	struct net_port port[4];	/* A, B before; A, B after the reload */
+};
+
+FIXTURE_SETUP(gp_upgrade)
+{
+	static const char *const env[2] = { "GPCI_NET0", "GPCI_NET1" };
+
+	self->port[2].dev.fd = -1;
+	self->port[3].dev.fd = -1;
+	gp_ports_setup(_metadata, self->port, env, 2, VHT_DRV_MIG);
+	if (!_metadata->skip && !getenv("GPCI_KO"))
+		SKIP(return, "GPCI_KO (vdpa_gen_pci.ko to reload) not set");
+}
+
+FIXTURE_TEARDOWN(gp_upgrade)
+{
+	gp_ports_teardown(self->port, 4);
+}
+
+/* rmmod + insmod of vdpa_gen_pci ($GPCI_KO). */
+static int gp_reload_parent(void)
+{
+	int fd, ret = 0;
+
+	if (syscall(SYS_delete_module, "vdpa_gen_pci", O_NONBLOCK))
+		return -errno;
+	fd = open(getenv("GPCI_KO"), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* @now: a device named like @old's, on card @env, takes @old's guest. */
+static void gp_upgrade_attach(struct __test_metadata *_metadata,
+			      struct net_port *old, struct net_port *now,
+			      const char *env, void *blob, size_t len)
+{
+	char mgmt[64];
+
+	ASSERT_TRUE(gp_mgmtdev(env, mgmt, sizeof(mgmt)));
+	memcpy(now->name, old->name, sizeof(now->name));
+	ASSERT_EQ(0, vhc_vdpa_add(mgmt, now->name, NULL));
+	now->created = true;
+	ASSERT_LE(0, vhc_bind(now->name));
+	ASSERT_EQ(0, vhc_open(&now->dev, now->name));
+	gp_mig_move(_metadata, old, now, blob, len);
+}
+
+TEST_F(gp_upgrade, reload_parent)
+{
+	static const char *const env[2] = { "GPCI_NET0", "GPCI_NET1" };
+	struct net_port *old = self->port, *now = self->port + 2;
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	size_t len[2];
+	void *blob[2];
+	int i;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start(&old[0], NET_RING));
+	ASSERT_EQ(0, net_start(&old[1], NET_RING));
+	net_xfer(_metadata, &old[0], &old[1], old[1].mac, NET_WAIT_MS, &st,
+		 &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	/* A's frames queued, B's RX ring full of posted buffers. */
+	net_send_all(_metadata, &old[0], old[1].mac);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, vhc_mig_set_state(&old[i].dev,
+					       VDPA_MIG_STATE_SAVING));
+		ASSERT_EQ(0, vhc_mig_save(&old[i].dev, &blob[i], &len[i]));
+	}
+	for (i = 0; i < 2; i++) {
+		vhc_mig_detach(&old[i].dev);
+		ASSERT_EQ(0, vhc_vdpa_del(old[i].name));
+		old[i].created = false;
+	}
+	ASSERT_EQ(0, gp_reload_parent());
+	for (i = 0; i < 2; i++)
+		gp_upgrade_attach(_metadata, &old[i], &now[i], env[i],
+				  blob[i], len[i]);
+	now[0].peer = &now[1];
+	now[1].peer = &now[0];
+
+	ASSERT_EQ(0, vhc_vq_kick(&now[0].dev.vqs[NET_TX_Q]));
+	net_collect(_metadata, &now[0], &now[1], now[1].mac, NET_WAIT_MS, &st,
+		    &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, &now[1], &now[0], now[0].mac, NET_WAIT_MS, &st,
+		 &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, &now[0], &now[1], now[1].mac, NET_WAIT_MS, &st,
+		 &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 }
 

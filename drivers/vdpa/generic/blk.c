@@ -720,6 +720,21 @@ static int vdpa_gen_blk_load_record(struct vdpa_gen_dev *gdev, u32 type,
 	return 0;
 }
 
+/*
+ * Stopped for a migration: writes the driver saw complete sit in the page
+ * cache of the backing file; a destination that shares the file or block
+ * device but not this kernel (another host, a card on the same image)
+ * must find them there.
+ */
+static int vdpa_gen_blk_suspend(struct vdpa_gen_dev *gdev)
+{
+	struct vdpa_gen_blk *blk = gdev_to_blk(gdev);
+
+	if (!blk->file || blk->read_only)
+		return 0;
+	return vfs_fsync(blk->file, 0);
+}
+
 static const struct vdpa_gen_type vdpa_gen_blk_type = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.features = VDPA_GEN_BLK_FEATURES,
@@ -728,6 +743,7 @@ static const struct vdpa_gen_type vdpa_gen_blk_type = {
 	.nas = 1,
 	.handle_vq = vdpa_gen_blk_handle_vq,
 	.release = vdpa_gen_blk_release,
+	.suspend = vdpa_gen_blk_suspend,
 	.state_size = vdpa_gen_blk_state_size,
 	.save_state = vdpa_gen_blk_save_state,
 	.load_record = vdpa_gen_blk_load_record,

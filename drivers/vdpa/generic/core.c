@@ -905,6 +905,7 @@ static int vdpa_gen_reset(struct vdpa_device *vdpa)
 static int vdpa_gen_suspend(struct vdpa_device *vdpa)
 {
 	struct vdpa_gen_dev *gdev = vdpa_to_gen(vdpa);
+	int ret = 0;
 	u32 i;
 
 	mutex_lock(&gdev->lock);
@@ -914,8 +915,15 @@ static int vdpa_gen_suspend(struct vdpa_device *vdpa)
 		mutex_lock(&gdev->vqs[i].lock);
 		mutex_unlock(&gdev->vqs[i].lock);
 	}
+	if (gdev->type->suspend)
+		ret = gdev->type->suspend(gdev);
+	if (ret)
+		WRITE_ONCE(gdev->suspended, false);
 	mutex_unlock(&gdev->lock);
-	return 0;
+	/* Not stopped after all: pick up what was kicked meanwhile. */
+	for (i = 0; ret && i < gdev->nvqs; i++)
+		vdpa_gen_vq_kick(&gdev->vqs[i]);
+	return ret;
 }
 
 /*

@@ -71,11 +71,6 @@
 	 BIT_ULL(GPCI_F_NOTIF_CONFIG_DATA) | BIT_ULL(GPCI_F_RING_RESET) | \
 	 BIT_ULL(GPCI_F_ADMIN_VQ))
 
-static struct gpci_dev *to_gpci(struct vdpa_device *vdpa)
-{
-	return container_of(vdpa, struct gpci_dev, vdpa);
-}
-
 static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
@@ -955,7 +950,7 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 
 	gd->vdpa.dma_dev = dev;
 	gd->vdpa.mdev = mgmt;
-	ret = vdpa_migrate_ops_register(&gd->vdpa, &gpci_mig_ops);
+	ret = vdpa_migrate_ops_register(&gd->vdpa, gpci_mig_ops_of(gd));
 	if (ret)
 		goto err_teardown;
 	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);

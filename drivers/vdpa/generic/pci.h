@@ -214,6 +214,11 @@ struct gpci_mgmt {
 	struct gpci_dev *gdev;
 };
 
+static inline struct gpci_dev *to_gpci(struct vdpa_device *vdpa)
+{
+	return container_of(vdpa, struct gpci_dev, vdpa);
+}
+
 static inline struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)
 {
 	return &gd->gm->mdev;
@@ -234,6 +239,13 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 			 struct vdpa_vq_state *state);
 int gpci_suspend(struct vdpa_device *vdpa);
 bool gpci_shadow_wanted(struct gpci_dev *gd);
-extern const struct vdpa_migrate_ops gpci_mig_ops;
+const struct vdpa_migrate_ops *gpci_mig_ops_of(struct gpci_dev *gd);
+
+/* pci_type.c */
+struct vdpa_mig_writer;
+size_t gpci_type_state_size(struct vdpa_device *vdpa);
+int gpci_save_type_state(struct vdpa_device *vdpa, struct vdpa_mig_writer *w);
+int gpci_load_type_record(struct vdpa_device *vdpa, u32 type,
+			  const void *data, u32 len, bool commit);
 
 #endif /* _VDPA_GEN_PCI_H */

@@ -27,6 +27,7 @@
 #include <linux/sort.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/virtio_config.h>
+#include <uapi/linux/virtio_ids.h>
 #include <uapi/linux/virtio_ring.h>
 
 #include "pci.h"
@@ -1073,10 +1074,30 @@ static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 	synchronize_rcu();
 }
 
-const struct vdpa_migrate_ops gpci_mig_ops = {
+/* Types whose records this parent does not keep (net: not yet). */
+static const struct vdpa_migrate_ops gpci_mig_ops = {
 	.resume = gpci_resume,
 	.get_vq_mig_state = gpci_get_vq_mig_state,
 	.set_vq_mig_state = gpci_set_vq_mig_state,
 	.log_start = gpci_log_start,
 	.log_stop = gpci_log_stop,
 };
+
+/* blk: plus its device-type record (pci_type.c). */
+static const struct vdpa_migrate_ops gpci_mig_ops_blk = {
+	.resume = gpci_resume,
+	.get_vq_mig_state = gpci_get_vq_mig_state,
+	.set_vq_mig_state = gpci_set_vq_mig_state,
+	.type_state_size = gpci_type_state_size,
+	.save_type_state = gpci_save_type_state,
+	.load_type_record = gpci_load_type_record,
+	.log_start = gpci_log_start,
+	.log_stop = gpci_log_stop,
+};
+
+/* What vdpa_migrate learns: VDPA_MIG_CAP_TYPE_STATE only with records. */
+const struct vdpa_migrate_ops *gpci_mig_ops_of(struct gpci_dev *gd)
+{
+	return gpci_card(gd)->id.device == VIRTIO_ID_BLOCK ?
+	       &gpci_mig_ops_blk : &gpci_mig_ops;
+}

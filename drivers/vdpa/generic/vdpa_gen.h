@@ -135,6 +135,10 @@ struct vdpa_mig_writer;
  *	(optional), with &vdpa_gen_dev.lock held
  * @reset: device reset, after the core stopped every queue; reset
  *	type state such as RX mode (optional), with &vdpa_gen_dev.lock held
+ * @suspend: the device stopped and no handler runs: make what it completed
+ *	visible to a destination sharing its backend, e.g. write back a
+ *	file's page cache (optional), with &vdpa_gen_dev.lock held; an
+ *	error fails the suspend and the device runs on
  * @set_config: the driver wrote config space (optional; ignored if absent)
  * @release: free type resources when the vdpa device is released (optional)
  * @state_size: upper bound of the bytes @save_state writes (optional)
@@ -156,6 +160,7 @@ struct vdpa_gen_type {
 	int (*set_features)(struct vdpa_gen_dev *gdev, u64 features);
 	void (*set_status)(struct vdpa_gen_dev *gdev, u8 old);
 	void (*reset)(struct vdpa_gen_dev *gdev);
+	int (*suspend)(struct vdpa_gen_dev *gdev);
 	void (*set_config)(struct vdpa_gen_dev *gdev, unsigned int offset,
 			   const void *buf, unsigned int len);
 	void (*release)(struct vdpa_gen_dev *gdev);

@@ -13,7 +13,9 @@
  *
  * Environment (set by vhost_cards.sh, which hands the cards over):
  * GPCI_NET0..2, GPCI_RNG, GPCI_MIGBLK0..1 = PCI functions bound to
- * vdpa_gen_pci; GPCI_KO = its module file, for the hot-upgrade case.
+ * vdpa_gen_pci; GPCI_MIGDISK = the virtio_blk disk of a third card on the
+ * image GPCI_MIGBLK0..1 share; GPCI_KO = vdpa_gen_pci's module file, for
+ * the hot-upgrade case.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -564,6 +566,11 @@ TEST_F(gp_mig, cancel)
 }
 
 /* Where record @type for queue @index starts in @blob, or NULL. */
+/*
+ * The payload of the record of @type whose first word is @index (a queue
+ * index), or of the first record of @type for GP_REC_ANY.
+ */
+#define GP_REC_ANY	0xffffffffu
 static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 {
 	size_t off = sizeof(struct vdpa_mig_blob_hdr);
@@ -572,7 +579,8 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 		struct vdpa_mig_rec_hdr *h = (void *)((char *)blob + off);
 		__le32 *first = (__le32 *)(h + 1);
 
-		if (le32toh(h->type) == type && le32toh(*first) == index)
+		if (le32toh(h->type) == type &&
+		    (index == GP_REC_ANY || le32toh(*first) == index))
 			return h + 1;
 		off += sizeof(*h) + ((le32toh(h->len) + 7) & ~7u);
 	}
@@ -889,13 +897,21 @@ FIXTURE_TEARDOWN(gp_blkmig)
 	}
 }
 
+/* Byte @k of what the tests write at @sector. */
+static __u8 gp_blk_byte(__u64 sector, unsigned int k)
+{
+	return (__u8)(sector / 64 * 37 + k * 11 + 1);
+}
+
 /*
- * Request @i: a write (or, @read, a read) of 4 KiB at sector 64 * @i.  The
- * gaps keep QEMU from merging neighbouring writes into one throttled I/O.
+ * Request @i: a write (or, @read, a read) of 4 KiB at sector @base + 64 *
+ * @i.  The gaps keep QEMU from merging neighbouring writes into one
+ * throttled I/O.
  */
 static int gp_blk_submit(struct vhc_vq *vq, struct gp_blk_req *r, int i,
-			 bool read)
+			 bool read, __u64 base)
 {
+	__u64 sector = base + (__u64)i * 64;
 	struct vhc_buf hdr = { &r->hdr, sizeof(r->hdr) };
 	struct vhc_buf data = { r->data, GP_BLK_IO };
 	struct vhc_buf st = { &r->status, 1 };
@@ -905,13 +921,58 @@ static int gp_blk_submit(struct vhc_vq *vq, struct gp_blk_req *r, int i,
 
 	r->hdr.type = htole32(read ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT);
 	r->hdr.ioprio = 0;
-	r->hdr.sector = htole64((__u64)i * 64);
+	r->hdr.sector = htole64(sector);
 	r->status = 0xff;
 	if (read)
 		return vhc_vq_add(vq, out, 1, in, 2);
 	for (k = 0; k < GP_BLK_IO; k++)
-		r->data[k] = (__u8)(i * 37 + k * 11 + 1);
+		r->data[k] = gp_blk_byte(sector, k);
 	return vhc_vq_add(vq, out, 2, &st, 1);
+}
+
+/* Read the GP_BLK_REQS writes at @base back through queue 0 of @d. */
+static void gp_blk_read_back(struct __test_metadata *_metadata,
+			     struct vhc_dev *d, struct gp_blk_req *req,
+			     __u64 base)
+{
+	__u32 id, len;
+	unsigned int k;
+	int i;
+
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		memset(req[i].data, 0, GP_BLK_IO);
+		ASSERT_LE(0, gp_blk_submit(&d->vqs[0], &req[i], i, true, base));
+	}
+	ASSERT_EQ(0, vhc_vq_kick(&d->vqs[0]));
+	for (i = 0; i < GP_BLK_REQS; i++)
+		ASSERT_EQ(0, vhc_vq_wait_used(&d->vqs[0], &id, &len,
+					      GP_BLK_WAIT_MS));
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		__u64 sector = base + (__u64)i * 64;
+
+		for (k = 0; k < GP_BLK_IO; k++)
+			if (req[i].data[k] != gp_blk_byte(sector, k))
+				break;
+		EXPECT_EQ(0, req[i].status);
+		EXPECT_EQ((unsigned int)GP_BLK_IO, k) {
+			TH_LOG("sector %llu: byte %u differs",
+			       (unsigned long long)sector, k);
+		}
+	}
+}
+
+/* Queue 0 of a blk device, running; @d's memory is mapped. */
+static int gp_blk_start(struct vhc_dev *d, __u64 features)
+{
+	int ret;
+
+	ret = vhc_negotiate(d, BIT_ULL(VIRTIO_F_VERSION_1) |
+			    BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | features);
+	if (!ret)
+		ret = vhc_vq_setup(d, 0, 64);
+	if (!ret)
+		ret = vhc_driver_ok(d);
+	return ret;
 }
 
 /* Count a completion of @id against the request it is the head of. */
@@ -941,7 +1002,6 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 	struct vdpa_mig_rec_vq_inflight *in;
 	struct vdpa_mig_rec_vq *vq;
 	struct gp_blk_req *req;
-	unsigned int k;
 	__u32 id, len;
 	size_t blen;
 	void *blob;
@@ -951,13 +1011,10 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 	req = vhc_alloc(a, sizeof(*req) * GP_BLK_REQS, 4096);
 	ASSERT_NE(NULL, req);
 	ASSERT_EQ(0, vhc_mem_map(a));
-	ASSERT_EQ(0, vhc_negotiate(a, BIT_ULL(VIRTIO_F_VERSION_1) |
-				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)));
-	ASSERT_EQ(0, vhc_vq_setup(a, 0, 64));
-	ASSERT_EQ(0, vhc_driver_ok(a));
+	ASSERT_EQ(0, gp_blk_start(a, 0));
 	for (i = 0; i < GP_BLK_REQS; i++) {
 		head[i] = a->vqs[0].free_head;
-		ASSERT_LE(0, gp_blk_submit(&a->vqs[0], &req[i], i, false));
+		ASSERT_LE(0, gp_blk_submit(&a->vqs[0], &req[i], i, false, 0));
 		if (i == GP_BLK_REQS / 2 - 1)
 			ASSERT_EQ(0, vhc_vq_kick(&a->vqs[0]));
 	}
@@ -998,23 +1055,263 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 	}
 
 	/* Every write reached the disk both cards share: read it back. */
-	for (i = 0; i < GP_BLK_REQS; i++) {
-		memset(req[i].data, 0, GP_BLK_IO);
-		ASSERT_LE(0, gp_blk_submit(&c->vqs[0], &req[i], i, true));
+	gp_blk_read_back(_metadata, c, req, 0);
+}
+
+/*
+ * blk across parents, on the throttled image: A (vdpa_gen_pci on
+ * GPCI_MIGBLK0) moves to C, a vdpagen_blk device backed by GPCI_MIGDISK (a
+ * third card on that image, left to virtio_blk), and C moves on to E
+ * (vdpa_gen_pci on GPCI_MIGBLK1).  Both parents write and check the same
+ * blk record (capacity, read-only, cache mode).
+ */
+#define GP_XBLK_KNOBS	"/sys/devices/vdpagen_blk/"
+#define GP_XBLK_BASE0	4096	/* sectors: away from what blkid read */
+#define GP_XBLK_BASE1	6144
+
+FIXTURE(gp_xblk) {
+	struct vhc_dev dev[3];	/* A (PCI), C (software), E (PCI) */
+	char name[3][32];
+	bool created[3];
+	char saved_backing[256];
+	bool knob_set;
+};
+
+FIXTURE_SETUP(gp_xblk)
+{
+	static const char *const env[3] = {
+		"GPCI_MIGBLK0", NULL, "GPCI_MIGBLK1"
+	};
+	const char *disk = getenv("GPCI_MIGDISK");
+	char mgmt[64], buf[256] = "";
+	int i, fd;
+
+	for (i = 0; i < 3; i++)
+		self->dev[i].fd = -1;
+	if (!vhc_driver_present(VHT_DRV_MIG))
+		SKIP(return, "vdpa_migrate not loaded");
+	if (!vhc_mgmtdev_present("vdpagen_blk"))
+		SKIP(return, "needs the vdpagen_blk mgmtdev");
+	if (!disk || !*disk)
+		SKIP(return, "GPCI_MIGDISK: no disk on the throttled image");
+	ASSERT_EQ(0, vhc_use(VHT_DRV_MIG));
+	fd = open(GP_XBLK_KNOBS "backing", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	buf[strcspn(buf, "\n")] = 0;
+	snprintf(self->saved_backing, sizeof(self->saved_backing), "%s", buf);
+	ASSERT_EQ(0, vhc_sysfs_write(GP_XBLK_KNOBS "backing", disk));
+	self->knob_set = true;
+
+	for (i = 0; i < 3; i++) {
+		if (env[i] && !gp_mgmtdev(env[i], mgmt, sizeof(mgmt)))
+			SKIP(return, "%s: no vdpa_gen_pci blk card", env[i]);
+		vht_dev_name(self->name[i], sizeof(self->name[i]), "gpx",
+			     'a' + i);
+		ASSERT_EQ(0, vhc_vdpa_add(env[i] ? mgmt : "vdpagen_blk",
+					  self->name[i], NULL));
+		self->created[i] = true;
+		ASSERT_LE(0, vhc_bind(self->name[i]));
+		ASSERT_EQ(0, vhc_open(&self->dev[i], self->name[i]));
+		ASSERT_EQ(VIRTIO_ID_BLOCK, (int)self->dev[i].device_id);
 	}
+	ASSERT_EQ(0, vhc_mem_init(&self->dev[0], 1 << 20));
+}
+
+FIXTURE_TEARDOWN(gp_xblk)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		vhc_close(&self->dev[i]);
+		if (self->created[i])
+			vhc_vdpa_del(self->name[i]);
+	}
+	if (self->knob_set)
+		vhc_sysfs_write(GP_XBLK_KNOBS "backing",
+				self->saved_backing[0] ? self->saved_backing :
+				"\n");
+}
+
+/* Take every completion @d has now; @n counts them. */
+static void gp_xblk_reap(struct __test_metadata *_metadata, struct vhc_dev *d,
+			 const int *head, int *done, int *n)
+{
+	__u32 id, len;
+
+	while (vhc_vq_get_used(&d->vqs[0], &id, &len) > 0) {
+		gp_blk_done(_metadata, head, done, id);
+		(*n)++;
+	}
+}
+
+/*
+ * Stop @from, take what it completed until then, and move its driver side
+ * to @to through a saved state.
+ */
+static void gp_xblk_move(struct __test_metadata *_metadata,
+			 struct vhc_dev *from, struct vhc_dev *to,
+			 const int *head, int *done, int *n)
+{
+	size_t blen;
+	void *blob;
+
+	ASSERT_EQ(0, vhc_mig_set_state(from, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(from, &blob, &blen));
+	gp_xblk_reap(_metadata, from, head, done, n);
+	ASSERT_EQ(0, vhc_mig_set_state(to, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(to, from));
+	ASSERT_EQ(0, vhc_mig_load(to, blob, blen));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(to, VDPA_MIG_STATE_RUNNING));
+}
+
+/*
+ * PCI to software: writes kicked on A, one waited for, the rest done on A
+ * before it stopped or carried to C; C reads them all back (through the
+ * third card).  Software to PCI: half of C's writes complete on C, half
+ * are made available without a kick; E, on the image directly, reads
+ * every one back, so what C completed was on the image when it stopped.
+ */
+TEST_F(gp_xblk, pci_software_pci)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	struct vhc_dev *e = &self->dev[2];
+	int head[GP_BLK_REQS], done[GP_BLK_REQS] = {}, n = 0, i, k;
+	struct gp_blk_req *req;
+	__u32 id, len;
+
+	if (_metadata->skip)
+		return;
+	req = vhc_alloc(a, sizeof(*req) * GP_BLK_REQS, 4096);
+	ASSERT_NE(NULL, req);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, gp_blk_start(a, BIT_ULL(VIRTIO_BLK_F_FLUSH)));
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		head[i] = a->vqs[0].free_head;
+		ASSERT_LE(0, gp_blk_submit(&a->vqs[0], &req[i], i, false,
+					   GP_XBLK_BASE0));
+	}
+	ASSERT_EQ(0, vhc_vq_kick(&a->vqs[0]));
+	ASSERT_EQ(0, vhc_vq_wait_used(&a->vqs[0], &id, &len, GP_BLK_WAIT_MS));
+	gp_blk_done(_metadata, head, done, id);
+	n++;
+	gp_xblk_move(_metadata, a, c, head, done, &n);
+	TH_LOG("A: %d write(s) done before the stop", n);
 	ASSERT_EQ(0, vhc_vq_kick(&c->vqs[0]));
-	for (i = 0; i < GP_BLK_REQS; i++)
+	while (n < GP_BLK_REQS) {
 		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len,
 					      GP_BLK_WAIT_MS));
-	for (i = 0; i < GP_BLK_REQS; i++) {
-		for (k = 0; k < GP_BLK_IO; k++)
-			if (req[i].data[k] != (__u8)(i * 37 + k * 11 + 1))
-				break;
-		EXPECT_EQ(0, req[i].status);
-		EXPECT_EQ((unsigned int)GP_BLK_IO, k) {
-			TH_LOG("write %d: byte %u differs", i, k);
-		}
+		gp_blk_done(_metadata, head, done, id);
+		n++;
 	}
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&c->vqs[0], &id, &len, 500));
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		EXPECT_EQ(1, done[i]);
+		EXPECT_EQ(0, req[i].status);
+	}
+	gp_blk_read_back(_metadata, c, req, GP_XBLK_BASE0);
+
+	memset(done, 0, sizeof(done));
+	n = 0;
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		if (i == GP_BLK_REQS / 2) {
+			ASSERT_EQ(0, vhc_vq_kick(&c->vqs[0]));
+			while (n < i) {
+				ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id,
+							      &len,
+							      GP_BLK_WAIT_MS));
+				gp_blk_done(_metadata, head, done, id);
+				n++;
+			}
+			/* Their descriptors are free again: the rest reuse them. */
+			for (k = 0; k < i; k++)
+				head[k] = -1;
+		}
+		head[i] = c->vqs[0].free_head;
+		ASSERT_LE(0, gp_blk_submit(&c->vqs[0], &req[i], i, false,
+					   GP_XBLK_BASE1));
+	}
+	gp_xblk_move(_metadata, c, e, head, done, &n);
+	TH_LOG("C: %d write(s) done before the stop", n);
+	ASSERT_EQ(0, vhc_vq_kick(&e->vqs[0]));
+	while (n < GP_BLK_REQS) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&e->vqs[0], &id, &len,
+					      GP_BLK_WAIT_MS));
+		gp_blk_done(_metadata, head, done, id);
+		n++;
+	}
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&e->vqs[0], &id, &len, 500));
+	for (i = 0; i < GP_BLK_REQS; i++) {
+		EXPECT_EQ(1, done[i]);
+		EXPECT_EQ(0, req[i].status);
+	}
+	gp_blk_read_back(_metadata, e, req, GP_XBLK_BASE1);
+}
+
+/*
+ * A blk record this card cannot honour (another disk size, a read-only
+ * flag it does not have, a cache mode or reserved bits out of range) is
+ * refused with EINVAL and the destination stays reset; the state as saved
+ * loads.
+ */
+TEST_F(gp_xblk, bad_blk_record)
+{
+	struct vhc_dev *a = &self->dev[0], *e = &self->dev[2];
+	struct vdpa_mig_rec_blk *rec;
+	struct vdpa_mig_info info;
+	__u8 status = 0xff;
+	void *blob, *bad;
+	size_t len;
+	unsigned int k;
+
+	if (_metadata->skip)
+		return;
+	/* Unlike net, blk has its device-type record. */
+	ASSERT_EQ(0, vhc_mig_info(a, &info));
+	EXPECT_EQ(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_TYPE_STATE |
+		  VDPA_MIG_CAP_INFLIGHT | VDPA_MIG_CAP_DIRTY_LOG, info.caps);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, gp_blk_start(a, 0));
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(a, &blob, &len));
+	rec = gp_find_rec(blob, len, VDPA_MIG_REC_BLK, GP_REC_ANY);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(4u << 20 >> 9, le64toh(rec->capacity));
+	EXPECT_EQ(0u, le32toh(rec->read_only));
+
+	ASSERT_EQ(0, vhc_mig_set_state(e, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(e, a));
+	bad = malloc(len);
+	ASSERT_NE(NULL, bad);
+	for (k = 0; k < 4; k++) {
+		memcpy(bad, blob, len);
+		rec = gp_find_rec(bad, len, VDPA_MIG_REC_BLK, GP_REC_ANY);
+		switch (k) {
+		case 0:
+			rec->capacity = htole64(le64toh(rec->capacity) + 8);
+			break;
+		case 1:
+			rec->read_only = htole32(1);
+			break;
+		case 2:
+			rec->writeback = htole32(2);
+			break;
+		case 3:
+			rec->reserved = htole64(1);
+			break;
+		}
+		EXPECT_ERRNO(EINVAL, vhc_mig_load(e, bad, len)) {
+			TH_LOG("case %u", k);
+		}
+		ASSERT_EQ(0, vhc_get_status(e, &status));
+		EXPECT_EQ(0u, status);
+	}
+	free(bad);
+	EXPECT_EQ(0, vhc_mig_load(e, blob, len));
+	free(blob);
+	EXPECT_EQ(0, vhc_mig_set_state(e, VDPA_MIG_STATE_RUNNING));
 }
 
 FIXTURE(gp_rng) {

@@ -18,8 +18,12 @@ for c in "$GPCI_NET0" "$GPCI_NET1" "$GPCI_NET2" "$GPCI_RNG" "$blk" \
 	"$GPCI_MIGBLK0" "$GPCI_MIGBLK1"; do
 	gp_take "$c"
 done
+# The third card on the throttled image stays with virtio_blk.
+GPCI_MIGDISK=/dev/$(gp_disk_of_serial gpci-mig2)
+[ -b "$GPCI_MIGDISK" ] || fail "no disk with serial gpci-mig2"
 GPCI_KO=$("$REPO_ROOT/scripts/vm/load-modules.sh" --ko-dir)/$GP_DRV.ko
-export GPCI_NET0 GPCI_NET1 GPCI_NET2 GPCI_RNG GPCI_MIGBLK0 GPCI_MIGBLK1 GPCI_KO
+export GPCI_NET0 GPCI_NET1 GPCI_NET2 GPCI_RNG GPCI_MIGBLK0 GPCI_MIGBLK1 \
+	GPCI_MIGDISK GPCI_KO
 rc=0
 "$BUILD_DIR/genpci_vhost_test" || rc=1
 VDPA_BLK_MGMTDEV=pci/$blk "$BUILD_DIR/vhost_blk_test" || rc=1

@@ -85,7 +85,9 @@ struct vdpa_mig_vq_state {
  *	@vdev: the device; @idx: queue index; @st: the state.
  *	Return: 0 or a negative errno.
  * @type_state_size: upper bound of the bytes @save_type_state writes,
- *	record headers included.  Required with @save_type_state.
+ *	record headers included; 0 when this device saves none (then it
+ *	does not report VDPA_MIG_CAP_TYPE_STATE).  Required with
+ *	@save_type_state.
  * @save_type_state: append the device-type records (VDPA_MIG_REC_NET...)
  *	with vdpa_mig_put_record().  Called while the device is suspended.
  *	Optional.

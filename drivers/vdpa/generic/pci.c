@@ -950,7 +950,7 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 
 	gd->vdpa.dma_dev = dev;
 	gd->vdpa.mdev = mgmt;
-	ret = vdpa_migrate_ops_register(&gd->vdpa, gpci_mig_ops_of(gd));
+	ret = vdpa_migrate_ops_register(&gd->vdpa, &gpci_mig_ops);
 	if (ret)
 		goto err_teardown;
 	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);

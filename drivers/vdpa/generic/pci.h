@@ -239,7 +239,7 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 			 struct vdpa_vq_state *state);
 int gpci_suspend(struct vdpa_device *vdpa);
 bool gpci_shadow_wanted(struct gpci_dev *gd);
-const struct vdpa_migrate_ops *gpci_mig_ops_of(struct gpci_dev *gd);
+extern const struct vdpa_migrate_ops gpci_mig_ops;
 
 /* pci_type.c */
 struct vdpa_mig_writer;

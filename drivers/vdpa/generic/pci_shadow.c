@@ -27,7 +27,6 @@
 #include <linux/sort.h>
 #include <linux/vdpa_migrate.h>
 #include <linux/virtio_config.h>
-#include <uapi/linux/virtio_ids.h>
 #include <uapi/linux/virtio_ring.h>
 
 #include "pci.h"
@@ -1074,17 +1073,7 @@ static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 	synchronize_rcu();
 }
 
-/* Types whose records this parent does not keep (net: not yet). */
-static const struct vdpa_migrate_ops gpci_mig_ops = {
-	.resume = gpci_resume,
-	.get_vq_mig_state = gpci_get_vq_mig_state,
-	.set_vq_mig_state = gpci_set_vq_mig_state,
-	.log_start = gpci_log_start,
-	.log_stop = gpci_log_stop,
-};
-
-/* blk: plus its device-type record (pci_type.c). */
-static const struct vdpa_migrate_ops gpci_mig_ops_blk = {
+const struct vdpa_migrate_ops gpci_mig_ops = {
 	.resume = gpci_resume,
 	.get_vq_mig_state = gpci_get_vq_mig_state,
 	.set_vq_mig_state = gpci_set_vq_mig_state,
@@ -1094,10 +1083,3 @@ static const struct vdpa_migrate_ops gpci_mig_ops_blk = {
 	.log_start = gpci_log_start,
 	.log_stop = gpci_log_stop,
 };
-
-/* What vdpa_migrate learns: VDPA_MIG_CAP_TYPE_STATE only with records. */
-const struct vdpa_migrate_ops *gpci_mig_ops_of(struct gpci_dev *gd)
-{
-	return gpci_card(gd)->id.device == VIRTIO_ID_BLOCK ?
-	       &gpci_mig_ops_blk : &gpci_mig_ops;
-}

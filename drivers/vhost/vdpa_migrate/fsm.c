@@ -32,7 +32,8 @@ static u32 vdpa_mig_caps(struct vdpa_mig *m)
 	    m->vdpa->ngroups > VDPA_MIG_MAX_GROUPS)
 		return 0;
 	caps |= VDPA_MIG_CAP_STATE;
-	if (mo && mo->save_type_state)
+	/* A parent may save records for some device types only. */
+	if (mo && mo->save_type_state && mo->type_state_size(m->vdpa))
 		caps |= VDPA_MIG_CAP_TYPE_STATE;
 	if (mo && mo->get_vq_mig_state)
 		caps |= VDPA_MIG_CAP_INFLIGHT;

@@ -764,11 +764,13 @@ TEST_F(gp_upgrade, reload_parent)
 
 /*
  * Cross-parent migration: A (PCI net card 0, peer B = card 1 on the hub)
- * moves to C, a port of vdpa_gen_net's software switch (peer D).  The
- * state format is the same for both parents: C takes the RX buffers A's
- * card held from the in-flight list and traffic runs on the switch.  The
- * other way is refused: a software device's state carries the net records
- * (MAC table, RX mode) the PCI parent cannot restore yet.
+ * moves to C, a port of vdpa_gen_net's software switch (peer D) made with
+ * A's MAC, as a management stack provisions a destination.  The state
+ * format is the same for both parents: C takes the RX buffers A's card
+ * held from the in-flight list and traffic runs on the switch; then C
+ * moves back to A.  The PCI parent takes C's net records because they
+ * describe the card after a reset (no control queue was used); records
+ * it would have to replay on the card are refused.
  */
 FIXTURE(gp_xmig) {
 	struct net_port port[4];	/* A, B (PCI); C, D (software) */
@@ -793,8 +795,11 @@ FIXTURE_SETUP(gp_xmig)
 		vht_dev_name(p->name, sizeof(p->name), "gpv", 'a' + i);
 		p->mac[0] = 0x02;
 		p->mac[5] = 0x5a + i;
-		snprintf(extra, sizeof(extra), "mac 02:00:00:00:00:%02x",
-			 0x5a + i);
+		if (i == 2)
+			memcpy(p->mac, self->port[0].mac, sizeof(p->mac));
+		snprintf(extra, sizeof(extra),
+			 "mac %02x:%02x:%02x:%02x:%02x:%02x", p->mac[0],
+			 p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
 		ASSERT_EQ(0, vhc_vdpa_add("vdpagen_net", p->name, extra));
 		p->created = true;
 		ASSERT_LE(0, vhc_bind(p->name));
@@ -808,6 +813,68 @@ FIXTURE_SETUP(gp_xmig)
 FIXTURE_TEARDOWN(gp_xmig)
 {
 	gp_ports_teardown(self->port, 4);
+}
+
+/*
+ * Net records a PCI device cannot take: malformed ones (EINVAL), and ones
+ * that would have to be replayed on the card (EOPNOTSUPP); @d stays reset.
+ */
+static void gp_xmig_bad_net(struct __test_metadata *_metadata,
+			    struct vhc_dev *d, const void *blob, size_t len)
+{
+	static const int expect[] = {
+		EOPNOTSUPP, EOPNOTSUPP, EOPNOTSUPP, EINVAL, EINVAL,
+		EINVAL, EOPNOTSUPP,
+	};
+	struct vdpa_mig_rec_net_mac_table *tbl;
+	struct vdpa_mig_rec_net_vlan *vlan;
+	struct vdpa_mig_rec_net *net;
+	__u8 status = 0xff;
+	unsigned int k;
+	void *bad;
+
+	bad = malloc(len);
+	ASSERT_NE(NULL, bad);
+	for (k = 0; k < ARRAY_SIZE(expect); k++) {
+		memcpy(bad, blob, len);
+		net = gp_find_rec(bad, len, VDPA_MIG_REC_NET, GP_REC_ANY);
+		tbl = gp_find_rec(bad, len, VDPA_MIG_REC_NET_MAC_TABLE,
+				  GP_REC_ANY);
+		vlan = gp_find_rec(bad, len, VDPA_MIG_REC_NET_VLAN,
+				   GP_REC_ANY);
+		ASSERT_NE(NULL, net);
+		ASSERT_NE(NULL, tbl);
+		ASSERT_NE(NULL, vlan);
+		switch (k) {
+		case 0:	/* another MAC than the card's */
+			net->mac[5] ^= 1;
+			break;
+		case 1:	/* an RX mode the driver set */
+			net->rx_mode = htole32(VDPA_MIG_NET_RX_ALLMULTI);
+			break;
+		case 2:	/* more queue pairs */
+			net->mq_pairs = htole32(2);
+			break;
+		case 3:	/* no queue pair */
+			net->mq_pairs = 0;
+			break;
+		case 4:	/* reserved bits */
+			net->reserved = htole64(1);
+			break;
+		case 5:	/* a table entry the record has no room for */
+			tbl->n_uni = htole32(1);
+			break;
+		case 6:	/* a VLAN */
+			vlan->bitmap[63] = htole64(1ULL << 63);
+			break;
+		}
+		EXPECT_ERRNO(expect[k], vhc_mig_load(d, bad, len)) {
+			TH_LOG("case %u", k);
+		}
+		ASSERT_EQ(0, vhc_get_status(d, &status));
+		EXPECT_EQ(0u, status);
+	}
+	free(bad);
 }
 
 TEST_F(gp_xmig, pci_to_software)
@@ -832,15 +899,22 @@ TEST_F(gp_xmig, pci_to_software)
 	net_xfer(_metadata, c, d, d->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 
-	/* Back to a PCI device: the net records are refused, nothing set. */
+	/* Back to A. */
 	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_SAVING));
 	ASSERT_EQ(0, vhc_mig_save(&c->dev, &blob, &len));
+	ASSERT_NE(NULL, gp_find_rec(blob, len, VDPA_MIG_REC_NET, GP_REC_ANY));
 	ASSERT_EQ(0, vhc_reset(&a->dev));
+	ASSERT_EQ(0, vhc_mem_unmap(&a->dev));
 	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_RESUMING));
-	EXPECT_ERRNO(EOPNOTSUPP, vhc_mig_load(&a->dev, blob, len));
-	free(blob);
+	ASSERT_EQ(0, vhc_mig_adopt(&a->dev, &c->dev));
+	gp_xmig_bad_net(_metadata, &a->dev, blob, len);
 	ASSERT_EQ(0, vhc_get_status(&a->dev, &status));
 	EXPECT_EQ(0u, status);
+	gp_mig_start(_metadata, c, a, blob, len);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
 }
 
 /*

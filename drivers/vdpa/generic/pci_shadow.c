@@ -800,7 +800,7 @@ void gpci_shadow_init(struct gpci_dev *gd)
  */
 int gpci_suspend(struct vdpa_device *vdpa)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	unsigned long deadline;
 	bool moved = true;
@@ -856,7 +856,7 @@ out:
 /* The card restarts on our rings, with what was in flight first. */
 static int gpci_resume(struct vdpa_device *vdpa)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 	int ret = 0;
 
 	mutex_lock(&gd->shadow_lock);
@@ -890,7 +890,7 @@ out:
 static int gpci_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				 struct vdpa_mig_vq_state *st)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 	struct gpci_busy *busy = NULL;
 	struct gpci_svq *s;
 	int ret = 0;
@@ -958,7 +958,7 @@ out:
 static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				 const struct vdpa_mig_vq_state *st)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 	u16 avail = st->avail_idx, used = st->used_idx, num;
 	struct gpci_vq *vq;
 	unsigned long *seen;
@@ -1031,7 +1031,7 @@ store:
 static int gpci_log_start(struct vdpa_device *vdpa, u32 asid,
 			  struct vdpa_mig_log *log)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	int ret = 0;
 
@@ -1061,7 +1061,7 @@ out:
 /* The queues stay on shadow rings: only a reset can bring them back. */
 static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 {
-	struct gpci_dev *gd = container_of(vdpa, struct gpci_dev, vdpa);
+	struct gpci_dev *gd = to_gpci(vdpa);
 
 	if (asid)
 		return;

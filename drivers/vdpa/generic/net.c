@@ -28,11 +28,11 @@
 
 #include "vdpa_gen.h"
 #include "net.h"
+#include "net_ctrl.h"
 
 #define VDPA_GEN_NET_MAX_VQP	16
 #define VDPA_GEN_NET_MTU_MIN	ETH_MIN_MTU
 #define VDPA_GEN_NET_MTU_MAX	9000
-#define VDPA_GEN_NET_MAC_TABLE	64
 #define VDPA_GEN_NET_BUDGET	64
 #define VDPA_GEN_NET_HDR_LEN	sizeof(struct virtio_net_hdr_v1)
 
@@ -48,40 +48,6 @@
  * `vdpa dev add ... device_features`.
  */
 #define VDPA_GEN_NET_REQUIRED	BIT_ULL(VIRTIO_F_VERSION_1)
-
-/**
- * struct vdpa_gen_net_filter - what the driver asked the RX path to accept
- * @promisc: accept everything
- * @allmulti: accept all multicast
- * @alluni: accept all unicast
- * @nomulti: drop all multicast
- * @nouni: drop unicast other than broadcast
- * @nobcast: drop broadcast
- * @uni_overflow: the driver's unicast table did not fit: accept all unicast
- * @multi_overflow: likewise for multicast
- * @n_uni: entries in @uni
- * @n_multi: entries in @multi
- * @mac: the device's own address
- * @uni: extra unicast addresses
- * @multi: multicast addresses
- * @vlans: VLAN IDs accepted when VIRTIO_NET_F_CTRL_VLAN is negotiated
- */
-struct vdpa_gen_net_filter {
-	bool promisc;
-	bool allmulti;
-	bool alluni;
-	bool nomulti;
-	bool nouni;
-	bool nobcast;
-	bool uni_overflow;
-	bool multi_overflow;
-	unsigned int n_uni;
-	unsigned int n_multi;
-	u8 mac[ETH_ALEN];
-	u8 uni[VDPA_GEN_NET_MAC_TABLE][ETH_ALEN];
-	u8 multi[VDPA_GEN_NET_MAC_TABLE][ETH_ALEN];
-	DECLARE_BITMAP(vlans, VLAN_N_VID);
-};
 
 /**
  * enum vdpa_gen_net_stat - per-device counters, in sysfs under stats/
@@ -108,11 +74,10 @@ enum vdpa_gen_net_stat {
  * @gdev: generic device; must stay first
  * @port: our port on the switch
  * @max_vqp: queue pairs the device has
- * @pairs: queue pairs the driver uses (MQ command); protected by @lock
  * @mtu: MTU the device was created with
  * @frame_max: largest frame accepted from TX, VLAN tag included
- * @lock: protects @filter and @pairs; taken inside vq locks
- * @filter: RX filter
+ * @lock: protects @ctrl; taken inside vq locks
+ * @ctrl: what the driver set through the control queue (RX filter, pairs)
  * @txbuf: one frame buffer per TX queue, used under that queue's lock
  * @stats: counters, indexed by enum vdpa_gen_net_stat
  */
@@ -120,11 +85,10 @@ struct vdpa_gen_net {
 	struct vdpa_gen_dev gdev;
 	struct vdpa_gen_sw_port port;
 	u16 max_vqp;
-	u16 pairs;
 	u16 mtu;
 	unsigned int frame_max;
-	spinlock_t lock; /* @filter, @pairs */
-	struct vdpa_gen_net_filter filter;
+	spinlock_t lock; /* @ctrl */
+	struct vdpa_gen_net_ctrl ctrl;
 	u8 **txbuf;
 	atomic64_t stats[VDPA_GEN_NET_NSTATS];
 };
@@ -161,53 +125,6 @@ static bool vdpa_gen_net_is_cvq(struct vdpa_gen_net *net, u16 idx)
 
 /* ---- RX: frames from the switch ---------------------------------------- */
 
-static bool vdpa_gen_net_mac_in(const u8 (*table)[ETH_ALEN], unsigned int n,
-				const u8 *addr)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (ether_addr_equal(table[i], addr))
-			return true;
-	return false;
-}
-
-/* Called with net->lock held. */
-static bool vdpa_gen_net_accept(struct vdpa_gen_net *net, const u8 *frame,
-				unsigned int len)
-{
-	const struct vdpa_gen_net_filter *f = &net->filter;
-	const struct ethhdr *eth = (const struct ethhdr *)frame;
-	const u8 *dst = eth->h_dest;
-
-	if (f->promisc)
-		return true;
-
-	if (vdpa_gen_has_feature(&net->gdev, VIRTIO_NET_F_CTRL_VLAN) &&
-	    eth->h_proto == htons(ETH_P_8021Q) && len >= VLAN_ETH_HLEN) {
-		const struct vlan_ethhdr *veth = (const void *)frame;
-		u16 vid = ntohs(veth->h_vlan_TCI) & VLAN_VID_MASK;
-
-		if (!test_bit(vid, f->vlans))
-			return false;
-	}
-
-	if (is_broadcast_ether_addr(dst))
-		return !f->nobcast;
-	if (is_multicast_ether_addr(dst)) {
-		if (f->nomulti)
-			return false;
-		if (f->allmulti || f->multi_overflow)
-			return true;
-		return vdpa_gen_net_mac_in(f->multi, f->n_multi, dst);
-	}
-	if (f->nouni)
-		return false;
-	if (f->alluni || f->uni_overflow || ether_addr_equal(dst, f->mac))
-		return true;
-	return vdpa_gen_net_mac_in(f->uni, f->n_uni, dst);
-}
-
 static void vdpa_gen_net_rx(struct vdpa_gen_sw_port *port, const u8 *frame,
 			    unsigned int len, u16 pair)
 {
@@ -221,8 +138,11 @@ static void vdpa_gen_net_rx(struct vdpa_gen_sw_port *port, const u8 *frame,
 	int ret;
 
 	spin_lock(&net->lock);
-	accept = vdpa_gen_net_accept(net, frame, len);
-	pairs = net->pairs;
+	accept = vdpa_gen_net_ctrl_accept(&net->ctrl,
+					  vdpa_gen_has_feature(&net->gdev,
+							       VIRTIO_NET_F_CTRL_VLAN),
+					  frame, len);
+	pairs = net->ctrl.pairs;
 	spin_unlock(&net->lock);
 	if (!accept)
 		return;
@@ -301,188 +221,38 @@ static bool vdpa_gen_net_handle_tx(struct vdpa_gen_net *net,
 
 /* ---- control queue ------------------------------------------------------- */
 
-static u8 vdpa_gen_net_ctrl_rx(struct vdpa_gen_net *net, u8 cmd, u8 on)
-{
-	struct vdpa_gen_net_filter *f = &net->filter;
-	bool *flag;
-
-	switch (cmd) {
-	case VIRTIO_NET_CTRL_RX_PROMISC:
-		flag = &f->promisc;
-		break;
-	case VIRTIO_NET_CTRL_RX_ALLMULTI:
-		flag = &f->allmulti;
-		break;
-	case VIRTIO_NET_CTRL_RX_ALLUNI:
-		flag = &f->alluni;
-		break;
-	case VIRTIO_NET_CTRL_RX_NOMULTI:
-		flag = &f->nomulti;
-		break;
-	case VIRTIO_NET_CTRL_RX_NOUNI:
-		flag = &f->nouni;
-		break;
-	case VIRTIO_NET_CTRL_RX_NOBCAST:
-		flag = &f->nobcast;
-		break;
-	default:
-		return VIRTIO_NET_ERR;
-	}
-	if (cmd > VIRTIO_NET_CTRL_RX_ALLMULTI &&
-	    !vdpa_gen_has_feature(&net->gdev, VIRTIO_NET_F_CTRL_RX_EXTRA))
-		return VIRTIO_NET_ERR;
-
-	spin_lock(&net->lock);
-	*flag = !!on;
-	spin_unlock(&net->lock);
-	return VIRTIO_NET_OK;
-}
-
 /*
- * Read one MAC table (le32 count + count addresses) from the command.
- * Returns the number of entries, or -1 if the command is malformed.
+ * The command (the chain's device-readable part) is copied out whole, then
+ * executed on the state under the lock.
  */
-static int vdpa_gen_net_read_table(struct vdpa_gen_vq *vq,
-				   u8 (*table)[ETH_ALEN], bool *overflow)
-{
-	u8 skip[ETH_ALEN];
-	__le32 count_le;
-	u32 count, i;
-
-	if (vdpa_gen_vq_pull(vq, &count_le, sizeof(count_le)) !=
-	    sizeof(count_le))
-		return -1;
-	count = le32_to_cpu(count_le);
-	if ((u64)count * ETH_ALEN > vringh_kiov_length(&vq->riov))
-		return -1;
-
-	*overflow = count > VDPA_GEN_NET_MAC_TABLE;
-	for (i = 0; i < count; i++) {
-		u8 *dst = i < VDPA_GEN_NET_MAC_TABLE ? table[i] : skip;
-
-		if (vdpa_gen_vq_pull(vq, dst, ETH_ALEN) != ETH_ALEN)
-			return -1;
-	}
-	return min_t(u32, count, VDPA_GEN_NET_MAC_TABLE);
-}
-
-static u8 vdpa_gen_net_ctrl_mac(struct vdpa_gen_net *net,
-				struct vdpa_gen_vq *vq, u8 cmd)
-{
-	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
-	struct vdpa_gen_net_filter *f = &net->filter, *tmp;
-	bool uo, mo;
-	int nu, nm;
-	u8 mac[ETH_ALEN];
-
-	switch (cmd) {
-	case VIRTIO_NET_CTRL_MAC_ADDR_SET:
-		if (!vdpa_gen_has_feature(&net->gdev,
-					  VIRTIO_NET_F_CTRL_MAC_ADDR))
-			return VIRTIO_NET_ERR;
-		if (vdpa_gen_vq_pull(vq, mac, ETH_ALEN) != ETH_ALEN ||
-		    !is_valid_ether_addr(mac))
-			return VIRTIO_NET_ERR;
-		spin_lock(&net->lock);
-		ether_addr_copy(f->mac, mac);
-		spin_unlock(&net->lock);
-		spin_lock(&net->gdev.cfg_lock);
-		ether_addr_copy(cfg->mac, mac);
-		spin_unlock(&net->gdev.cfg_lock);
-		return VIRTIO_NET_OK;
-	case VIRTIO_NET_CTRL_MAC_TABLE_SET:
-		/* Parse into a scratch copy: a bad command changes nothing. */
-		tmp = kmalloc(sizeof(*tmp), GFP_KERNEL);
-		if (!tmp)
-			return VIRTIO_NET_ERR;
-		nu = vdpa_gen_net_read_table(vq, tmp->uni, &uo);
-		nm = nu < 0 ? -1 : vdpa_gen_net_read_table(vq, tmp->multi, &mo);
-		if (nm >= 0) {
-			spin_lock(&net->lock);
-			memcpy(f->uni, tmp->uni, nu * ETH_ALEN);
-			memcpy(f->multi, tmp->multi, nm * ETH_ALEN);
-			f->n_uni = nu;
-			f->n_multi = nm;
-			f->uni_overflow = uo;
-			f->multi_overflow = mo;
-			spin_unlock(&net->lock);
-		}
-		kfree(tmp);
-		return nm >= 0 ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
-	default:
-		return VIRTIO_NET_ERR;
-	}
-}
-
-static u8 vdpa_gen_net_ctrl_vlan(struct vdpa_gen_net *net,
-				 struct vdpa_gen_vq *vq, u8 cmd)
-{
-	__le16 vid_le;
-	u16 vid;
-
-	if (!vdpa_gen_has_feature(&net->gdev, VIRTIO_NET_F_CTRL_VLAN) ||
-	    vdpa_gen_vq_pull(vq, &vid_le, sizeof(vid_le)) != sizeof(vid_le))
-		return VIRTIO_NET_ERR;
-	vid = le16_to_cpu(vid_le);
-	if (vid >= VLAN_N_VID)
-		return VIRTIO_NET_ERR;
-
-	spin_lock(&net->lock);
-	if (cmd == VIRTIO_NET_CTRL_VLAN_ADD)
-		set_bit(vid, net->filter.vlans);
-	else if (cmd == VIRTIO_NET_CTRL_VLAN_DEL)
-		clear_bit(vid, net->filter.vlans);
-	else
-		vid = VLAN_N_VID;
-	spin_unlock(&net->lock);
-	return vid < VLAN_N_VID ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
-}
-
-static u8 vdpa_gen_net_ctrl_mq(struct vdpa_gen_net *net,
-			       struct vdpa_gen_vq *vq, u8 cmd)
-{
-	__le16 pairs_le;
-	u16 pairs;
-
-	if (!vdpa_gen_has_feature(&net->gdev, VIRTIO_NET_F_MQ) ||
-	    cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
-	    vdpa_gen_vq_pull(vq, &pairs_le, sizeof(pairs_le)) !=
-	    sizeof(pairs_le))
-		return VIRTIO_NET_ERR;
-	pairs = le16_to_cpu(pairs_le);
-	if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > net->max_vqp)
-		return VIRTIO_NET_ERR;
-
-	spin_lock(&net->lock);
-	net->pairs = pairs;
-	spin_unlock(&net->lock);
-	return VIRTIO_NET_OK;
-}
-
 static u8 vdpa_gen_net_ctrl_cmd(struct vdpa_gen_net *net,
 				struct vdpa_gen_vq *vq)
 {
-	struct virtio_net_ctrl_hdr ctrl;
-	u8 on;
+	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
+	size_t len = vringh_kiov_length(&vq->riov);
+	u8 *cmd, ack = VIRTIO_NET_ERR;
 
-	if (vdpa_gen_vq_pull(vq, &ctrl, sizeof(ctrl)) != sizeof(ctrl))
+	if (len > VDPA_GEN_NET_CTRL_CMD_MAX)
 		return VIRTIO_NET_ERR;
-
-	switch (ctrl.class) {
-	case VIRTIO_NET_CTRL_RX:
-		if (!vdpa_gen_has_feature(&net->gdev, VIRTIO_NET_F_CTRL_RX) ||
-		    vdpa_gen_vq_pull(vq, &on, 1) != 1)
-			return VIRTIO_NET_ERR;
-		return vdpa_gen_net_ctrl_rx(net, ctrl.cmd, on);
-	case VIRTIO_NET_CTRL_MAC:
-		return vdpa_gen_net_ctrl_mac(net, vq, ctrl.cmd);
-	case VIRTIO_NET_CTRL_VLAN:
-		return vdpa_gen_net_ctrl_vlan(net, vq, ctrl.cmd);
-	case VIRTIO_NET_CTRL_MQ:
-		return vdpa_gen_net_ctrl_mq(net, vq, ctrl.cmd);
-	default:
+	cmd = kmalloc(len ?: 1, GFP_KERNEL);
+	if (!cmd)
 		return VIRTIO_NET_ERR;
+	if (vdpa_gen_vq_pull(vq, cmd, len) != len)
+		goto out_free;
+	spin_lock(&net->lock);
+	ack = vdpa_gen_net_ctrl_apply(&net->ctrl, net->gdev.features,
+				      net->max_vqp, cmd, len);
+	spin_unlock(&net->lock);
+	/* The config space shows the address the driver set. */
+	if (ack == VIRTIO_NET_OK && cmd[0] == VIRTIO_NET_CTRL_MAC &&
+	    cmd[1] == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
+		spin_lock(&net->gdev.cfg_lock);
+		ether_addr_copy(cfg->mac, cmd + 2);
+		spin_unlock(&net->gdev.cfg_lock);
 	}
+out_free:
+	kfree(cmd);
+	return ack;
 }
 
 static bool vdpa_gen_net_handle_ctrl(struct vdpa_gen_net *net,
@@ -548,14 +318,9 @@ static int vdpa_gen_net_set_features(struct vdpa_gen_dev *gdev, u64 features)
 static void vdpa_gen_net_reset_filter(struct vdpa_gen_net *net)
 {
 	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
-	struct vdpa_gen_net_filter *f = &net->filter;
 
 	spin_lock(&net->lock);
-	memset(f, 0, sizeof(*f));
-	/* A driver without CTRL_RX must see every frame for it. */
-	f->promisc = true;
-	ether_addr_copy(f->mac, cfg->mac);
-	net->pairs = 1;
+	vdpa_gen_net_ctrl_reset(&net->ctrl, cfg->mac);
 	spin_unlock(&net->lock);
 }
 
@@ -578,186 +343,49 @@ static void vdpa_gen_net_release(struct vdpa_gen_dev *gdev)
 
 /* ---- migration state ---------------------------------------------------- */
 
-static const struct {
-	size_t offset;
-	u32 bit;
-} vdpa_gen_net_rx_bits[] = {
-	{ offsetof(struct vdpa_gen_net_filter, promisc), VDPA_MIG_NET_RX_PROMISC },
-	{ offsetof(struct vdpa_gen_net_filter, allmulti), VDPA_MIG_NET_RX_ALLMULTI },
-	{ offsetof(struct vdpa_gen_net_filter, alluni), VDPA_MIG_NET_RX_ALLUNI },
-	{ offsetof(struct vdpa_gen_net_filter, nomulti), VDPA_MIG_NET_RX_NOMULTI },
-	{ offsetof(struct vdpa_gen_net_filter, nouni), VDPA_MIG_NET_RX_NOUNI },
-	{ offsetof(struct vdpa_gen_net_filter, nobcast), VDPA_MIG_NET_RX_NOBCAST },
-	{ offsetof(struct vdpa_gen_net_filter, uni_overflow),
-	  VDPA_MIG_NET_RX_UNI_OVERFLOW },
-	{ offsetof(struct vdpa_gen_net_filter, multi_overflow),
-	  VDPA_MIG_NET_RX_MULTI_OVERFLOW },
-};
-
-static bool *vdpa_gen_net_rx_flag(struct vdpa_gen_net_filter *f, unsigned int i)
-{
-	return (bool *)((u8 *)f + vdpa_gen_net_rx_bits[i].offset);
-}
-
-static size_t vdpa_gen_net_table_size(void)
-{
-	return struct_size((struct vdpa_mig_rec_net_mac_table *)NULL, mac,
-			   2 * VDPA_GEN_NET_MAC_TABLE);
-}
-
 static size_t vdpa_gen_net_state_size(struct vdpa_gen_dev *gdev)
 {
-	return 3 * sizeof(struct vdpa_mig_rec_hdr) +
-	       ALIGN(sizeof(struct vdpa_mig_rec_net), 8) +
-	       ALIGN(vdpa_gen_net_table_size(), 8) +
-	       ALIGN(sizeof(struct vdpa_mig_rec_net_vlan), 8);
+	return vdpa_gen_net_ctrl_state_size();
 }
 
-/* Called while the device is suspended: the filter only changes from CVQ. */
+/* Called while the device is suspended: the state only changes from CVQ. */
 static int vdpa_gen_net_save_state(struct vdpa_gen_dev *gdev,
 				   struct vdpa_mig_writer *w)
 {
 	struct vdpa_gen_net *net = gdev_to_net(gdev);
-	struct vdpa_gen_net_filter *f;
-	struct vdpa_mig_rec_net_mac_table *tbl;
-	struct vdpa_mig_rec_net_vlan *vlan;
-	struct vdpa_mig_rec_net rec = {};
-	u32 rx = 0, i, n;
-	int ret = -ENOMEM;
+	struct vdpa_gen_net_ctrl *c;
+	int ret;
 
-	f = kmalloc(sizeof(*f), GFP_KERNEL);
-	tbl = kzalloc(vdpa_gen_net_table_size(), GFP_KERNEL);
-	vlan = kzalloc(sizeof(*vlan), GFP_KERNEL);
-	if (!f || !tbl || !vlan)
-		goto out_free;
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
 	spin_lock(&net->lock);
-	memcpy(f, &net->filter, sizeof(*f));
-	rec.mq_pairs = cpu_to_le32(net->pairs);
+	memcpy(c, &net->ctrl, sizeof(*c));
 	spin_unlock(&net->lock);
-
-	ether_addr_copy(rec.mac, f->mac);
-	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
-		if (*vdpa_gen_net_rx_flag(f, i))
-			rx |= vdpa_gen_net_rx_bits[i].bit;
-	rec.rx_mode = cpu_to_le32(rx);
-	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET, VDPA_MIG_REC_F_MANDATORY,
-				  &rec, sizeof(rec));
-	if (ret)
-		goto out_free;
-
-	tbl->n_uni = cpu_to_le32(f->n_uni);
-	tbl->n_multi = cpu_to_le32(f->n_multi);
-	for (i = 0; i < f->n_uni; i++)
-		ether_addr_copy(tbl->mac[i], f->uni[i]);
-	for (i = 0; i < f->n_multi; i++)
-		ether_addr_copy(tbl->mac[f->n_uni + i], f->multi[i]);
-	n = f->n_uni + f->n_multi;
-	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_MAC_TABLE,
-				  VDPA_MIG_REC_F_MANDATORY, tbl,
-				  struct_size(tbl, mac, n));
-	if (ret)
-		goto out_free;
-
-	for_each_set_bit(i, f->vlans, VLAN_N_VID)
-		le64_add_cpu(&vlan->bitmap[i / 64], BIT_ULL(i % 64));
-	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_VLAN,
-				  VDPA_MIG_REC_F_MANDATORY, vlan, sizeof(*vlan));
-out_free:
-	kfree(vlan);
-	kfree(tbl);
-	kfree(f);
+	ret = vdpa_gen_net_ctrl_save(c, w);
+	kfree(c);
 	return ret;
-}
-
-static int vdpa_gen_net_load_net(struct vdpa_gen_net *net,
-				 const struct vdpa_mig_rec_net *rec, u32 len,
-				 bool commit)
-{
-	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
-	u32 rx = le32_to_cpu(rec->rx_mode), pairs = le32_to_cpu(rec->mq_pairs);
-	u32 known = 0, i;
-
-	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
-		known |= vdpa_gen_net_rx_bits[i].bit;
-	if (len < sizeof(*rec) || (rx & ~known) || !pairs ||
-	    pairs > net->max_vqp || !is_valid_ether_addr(rec->mac) ||
-	    rec->mac[6] || rec->mac[7] || rec->reserved)
-		return -EINVAL;
-	if (!commit)
-		return 0;
-
-	spin_lock(&net->lock);
-	for (i = 0; i < ARRAY_SIZE(vdpa_gen_net_rx_bits); i++)
-		*vdpa_gen_net_rx_flag(&net->filter, i) =
-			rx & vdpa_gen_net_rx_bits[i].bit;
-	ether_addr_copy(net->filter.mac, rec->mac);
-	net->pairs = pairs;
-	spin_unlock(&net->lock);
-	spin_lock(&net->gdev.cfg_lock);
-	ether_addr_copy(cfg->mac, rec->mac);
-	spin_unlock(&net->gdev.cfg_lock);
-	return 0;
-}
-
-static int vdpa_gen_net_load_table(struct vdpa_gen_net *net,
-				   const struct vdpa_mig_rec_net_mac_table *tbl,
-				   u32 len, bool commit)
-{
-	u32 nu, nm, i;
-
-	if (len < sizeof(*tbl))
-		return -EINVAL;
-	nu = le32_to_cpu(tbl->n_uni);
-	nm = le32_to_cpu(tbl->n_multi);
-	if (nu > VDPA_GEN_NET_MAC_TABLE || nm > VDPA_GEN_NET_MAC_TABLE ||
-	    len < struct_size(tbl, mac, nu + nm))
-		return -EINVAL;
-	if (!commit)
-		return 0;
-
-	spin_lock(&net->lock);
-	for (i = 0; i < nu; i++)
-		ether_addr_copy(net->filter.uni[i], tbl->mac[i]);
-	for (i = 0; i < nm; i++)
-		ether_addr_copy(net->filter.multi[i], tbl->mac[nu + i]);
-	net->filter.n_uni = nu;
-	net->filter.n_multi = nm;
-	spin_unlock(&net->lock);
-	return 0;
-}
-
-static int vdpa_gen_net_load_vlan(struct vdpa_gen_net *net,
-				  const struct vdpa_mig_rec_net_vlan *vlan,
-				  u32 len, bool commit)
-{
-	u32 i;
-
-	if (len < sizeof(*vlan))
-		return -EINVAL;
-	if (!commit)
-		return 0;
-	spin_lock(&net->lock);
-	for (i = 0; i < VLAN_N_VID; i++)
-		assign_bit(i, net->filter.vlans,
-			   le64_to_cpu(vlan->bitmap[i / 64]) & BIT_ULL(i % 64));
-	spin_unlock(&net->lock);
-	return 0;
 }
 
 static int vdpa_gen_net_load_record(struct vdpa_gen_dev *gdev, u32 type,
 				    const void *data, u32 len, bool commit)
 {
 	struct vdpa_gen_net *net = gdev_to_net(gdev);
+	struct virtio_net_config *cfg = vdpa_gen_net_config(net);
+	u8 mac[ETH_ALEN];
+	int ret;
 
-	switch (type) {
-	case VDPA_MIG_REC_NET:
-		return vdpa_gen_net_load_net(net, data, len, commit);
-	case VDPA_MIG_REC_NET_MAC_TABLE:
-		return vdpa_gen_net_load_table(net, data, len, commit);
-	case VDPA_MIG_REC_NET_VLAN:
-		return vdpa_gen_net_load_vlan(net, data, len, commit);
+	spin_lock(&net->lock);
+	ret = vdpa_gen_net_ctrl_load(&net->ctrl, net->max_vqp, type, data, len,
+				     commit);
+	ether_addr_copy(mac, net->ctrl.mac);
+	spin_unlock(&net->lock);
+	if (!ret && commit && type == VDPA_MIG_REC_NET) {
+		spin_lock(&net->gdev.cfg_lock);
+		ether_addr_copy(cfg->mac, mac);
+		spin_unlock(&net->gdev.cfg_lock);
 	}
-	return -EOPNOTSUPP;
+	return ret;
 }
 
 static const struct vdpa_gen_type vdpa_gen_net_type = {

@@ -94,9 +94,12 @@ struct vdpa_mig_vq_state {
  *	Return: 0 or a negative errno (that of vdpa_mig_put_record()).
  * @load_type_record: take one device-type record of a blob being loaded.
  *	Called twice per record: first with @commit false to validate only
- *	(no side effect), and, when every record of the blob validated, with
- *	@commit true to apply (must not fail then for a record it accepted).
- *	Called after features are negotiated and before DRIVER_OK.
+ *	(no side effect; the device is still reset, the blob's features not
+ *	set), and, when every record of the blob validated, with @commit true
+ *	to apply, after the features are set and before DRIVER_OK.  A record
+ *	that turns out unacceptable only with the features may fail the
+ *	commit (a mandatory one with -EOPNOTSUPP too): the load then fails
+ *	and the device is reset.
  *	Optional: without it every device-type record is unknown.
  *	@vdev: the device; @type: record type; @data, @len: payload.
  *	Return: 0, -EOPNOTSUPP for a record type the parent does not know,

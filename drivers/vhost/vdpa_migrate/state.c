@@ -717,8 +717,15 @@ static int vdpa_mig_apply_parent(struct vdpa_mig *m,
 		ret = m->mig_ops->load_type_record(m->vdpa,
 						   le32_to_cpu(h->type), h + 1,
 						   le32_to_cpu(h->len), true);
-		/* Skipped in the dry run: optional and unknown. */
-		if (ret && ret != -EOPNOTSUPP)
+		/*
+		 * Skipped in the dry run: optional and unknown.  A mandatory
+		 * record the parent refuses only now (it may need the
+		 * features set first) fails the load.
+		 */
+		if (ret == -EOPNOTSUPP &&
+		    !(le32_to_cpu(h->flags) & VDPA_MIG_REC_F_MANDATORY))
+			continue;
+		if (ret)
 			return ret;
 	}
 	return 0;

@@ -101,7 +101,7 @@ static irqreturn_t gpci_vq_irq(int irq, void *data)
 {
 	struct gpci_vq *vq = data;
 
-	if (READ_ONCE(vq->dev->shadow))
+	if (READ_ONCE(vq->dev->shadow) || READ_ONCE(vq->svq.relay))
 		gpci_shadow_kick(vq->dev);
 	else
 		gpci_run_cb(&vq->cb_lock, &vq->cb);
@@ -117,8 +117,12 @@ static irqreturn_t gpci_shared_irq(int irq, void *data)
 		gpci_shadow_kick(gd);
 		return IRQ_HANDLED;
 	}
-	for (u16 i = 0; i < gd->nvqs; i++)
-		gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		if (READ_ONCE(gd->vqs[i].svq.relay))
+			gpci_shadow_kick(gd);
+		else
+			gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
+	}
 	return IRQ_HANDLED;
 }
 
@@ -214,7 +218,9 @@ static u8 gpci_get_status(struct vdpa_device *vdpa)
 
 	if (READ_ONCE(gd->shadow))
 		return READ_ONCE(gd->status);
-	return vp_modern_get_status(gpci_card(gd));
+	/* A relayed control queue that failed also needs a reset. */
+	return vp_modern_get_status(gpci_card(gd)) |
+	       (READ_ONCE(gd->status) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 /* map_lock held: let the DMA API have the function again if nothing maps. */
@@ -264,6 +270,7 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	 * faults in the IOMMU instead of landing in freed memory.
 	 */
 	gpci_shadow_stop(gd);
+	gpci_net_reset(gd);
 	if (ret)
 		return ret;
 	for (u16 i = 0; i < gd->nvqs; i++) {
@@ -353,9 +360,26 @@ static u64 gpci_get_driver_features(struct vdpa_device *vdpa)
 
 /* ---- virtqueues ---------------------------------------------------------- */
 
+static bool gpci_packed(struct gpci_dev *gd)
+{
+	return gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+}
+
+/* A user-space driver: it mapped its memory into our domain. */
+static bool gpci_user_driver(struct gpci_dev *gd)
+{
+	bool attached;
+
+	mutex_lock(&gd->map_lock);
+	attached = gd->attached;
+	mutex_unlock(&gd->map_lock);
+	return attached;
+}
+
 /*
- * Queue setup is recorded for the shadow rings, and reaches the card only
- * in direct mode: on shadow rings the card's queues are ours.
+ * Queue setup is recorded for the shadow rings, and reaches the card when
+ * the queue is enabled (direct mode): on shadow rings, and for a relayed
+ * control queue, the card's queues are ours.
  */
 static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 			       u64 desc_area, u64 driver_area, u64 device_area)
@@ -369,8 +393,6 @@ static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 	vq->desc_area = desc_area;
 	vq->driver_area = driver_area;
 	vq->device_area = device_area;
-	vp_modern_queue_address(gpci_card(to_gpci(vdpa)), idx, desc_area,
-				driver_area, device_area);
 	return 0;
 }
 
@@ -413,7 +435,7 @@ static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
 
 	if (!vq)
 		return;
-	if (READ_ONCE(gd->shadow))
+	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
 		gpci_shadow_kick(gd);
 	else if (!READ_ONCE(gd->switching))
 		iowrite16(idx, vq->notify);
@@ -448,6 +470,18 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	if (!vq || !ready || READ_ONCE(gd->shadow) ||
 	    vp_modern_get_queue_enable(card, idx))
 		return;
+	/*
+	 * A user-space driver's net control queue is relayed (its commands
+	 * are replayed after card resets); anything else runs on the
+	 * driver's own ring.
+	 */
+	if (idx != gpci_cvq_index(gd) || !gpci_user_driver(gd) ||
+	    gpci_packed(gd) || gpci_cvq_relay_start(gd, idx)) {
+		if (idx == gpci_cvq_index(gd))
+			gpci_net_unseen(gd);
+		vp_modern_queue_address(card, idx, vq->desc_area,
+					vq->driver_area, vq->device_area);
+	}
 	vec = gpci_vq_vector(gd, idx);
 	if (vp_modern_queue_vector(card, idx, vec) != vec)
 		dev_warn(&vdpa->dev, "queue %u: card refused vector %u\n", idx,
@@ -465,11 +499,6 @@ static bool gpci_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 
 	return vq && vq->enabled;
-}
-
-static bool gpci_packed(struct gpci_dev *gd)
-{
-	return gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
 }
 
 /*
@@ -519,7 +548,8 @@ gpci_get_vq_notification(struct vdpa_device *vdpa, u16 idx)
 	struct vdpa_notification_area area = {};
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 
-	if (vq) {
+	/* A relayed control queue is kicked through kick_vq only. */
+	if (vq && idx != gpci_cvq_index(to_gpci(vdpa))) {
 		area.addr = vq->notify_pa;
 		area.size = gpci_card(to_gpci(vdpa))->notify_offset_multiplier;
 	}
@@ -832,6 +862,7 @@ static void gpci_free(struct vdpa_device *vdpa)
 	kfree(gd->vqs);
 	kfree(gd->cfg_written);
 	bitmap_free(gd->cfg_mask);
+	kfree(gd->netc);
 	mutex_destroy(&gd->shadow_lock);
 	mutex_destroy(&gd->map_lock);
 }
@@ -928,6 +959,9 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 		vq->irq = -1;
 		spin_lock_init(&vq->cb_lock);
 	}
+	ret = gpci_net_init(gd);
+	if (ret)
+		goto err_teardown;
 	/* Quiet card before vectors and doorbells are set up. */
 	ret = gpci_reset(&gd->vdpa);
 	if (ret)

@@ -34,6 +34,7 @@
 #define GPCI_CONFIG_VECTOR	0
 
 struct gpci_mgmt;
+struct vdpa_gen_net_ctrl;
 struct vdpa_mig_inflight;
 struct vdpa_mig_log;
 
@@ -60,6 +61,12 @@ struct vdpa_mig_log;
  * @load_n: entries of @load's in-flight list
  * @load_avail: next available position to read, from the state
  * @load_used: the driver's used index, from the state
+ * @cmd: net control queue only: the command each busy shadow head carries
+ *	(its device-readable bytes, kmalloc'd), or NULL
+ * @cmd_len: bytes of each @cmd
+ * @relay: relayed while the device runs in direct mode (the net control
+ *	queue of a user-space driver); also read locklessly by kick_vq and
+ *	the interrupt handlers
  *
  * Everything is protected by &gpci_dev.shadow_lock.
  */
@@ -84,6 +91,9 @@ struct gpci_svq {
 	u32 load_n;
 	u16 load_avail;
 	u16 load_used;
+	u8 **cmd;
+	u16 *cmd_len;
+	bool relay;
 };
 
 #define GPCI_SVQ_FREE	0xffff
@@ -161,6 +171,14 @@ struct gpci_vq {
  * @switches: switches into shadow mode since the device was added
  * @log: dirty log of address space 0, or NULL; published under
  *	@shadow_lock, read by the worker under rcu_read_lock()
+ * @netc: net cards: what the driver set through the control queue and the
+ *	card acknowledged, replayed whenever the card is reset under a
+ *	running driver (pci_type.c); NULL for other types
+ * @netc_lost: the card acknowledged a command @netc does not model, or
+ *	commands went to the card unseen: @netc is not the card's state
+ * @cvq_page: a page of ours for replayed control commands, or NULL
+ *
+ * @netc, @netc_lost and @cvq_page are protected by @shadow_lock.
  */
 struct gpci_dev {
 	struct vdpa_device vdpa;
@@ -193,6 +211,9 @@ struct gpci_dev {
 	struct work_struct shadow_work;
 	unsigned long switches;
 	struct vdpa_mig_log __rcu *log;
+	struct vdpa_gen_net_ctrl *netc;
+	bool netc_lost;
+	void *cvq_page;
 };
 
 /**
@@ -232,6 +253,8 @@ u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);
 
 /* pci_shadow.c */
 void gpci_shadow_init(struct gpci_dev *gd);
+int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx);
+int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len);
 int gpci_shadow_start(struct gpci_dev *gd, u8 status);
 void gpci_shadow_stop(struct gpci_dev *gd);
 void gpci_shadow_kick(struct gpci_dev *gd);
@@ -247,5 +270,11 @@ size_t gpci_type_state_size(struct vdpa_device *vdpa);
 int gpci_save_type_state(struct vdpa_device *vdpa, struct vdpa_mig_writer *w);
 int gpci_load_type_record(struct vdpa_device *vdpa, u32 type,
 			  const void *data, u32 len, bool commit);
+int gpci_net_init(struct gpci_dev *gd);
+void gpci_net_reset(struct gpci_dev *gd);
+void gpci_net_unseen(struct gpci_dev *gd);
+int gpci_cvq_index(struct gpci_dev *gd);
+void gpci_net_track(struct gpci_dev *gd, const u8 *cmd, size_t len);
+int gpci_net_replay(struct gpci_dev *gd);
 
 #endif /* _VDPA_GEN_PCI_H */

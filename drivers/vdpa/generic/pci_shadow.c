@@ -26,13 +26,21 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vdpa_migrate.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_ring.h>
 
+#include "net_ctrl.h"
 #include "pci.h"
 
-/* Each queue's slot in the reserved window; a ring of 1024 takes 8 pages. */
+/*
+ * Each queue's slot in the reserved window; a ring of 1024 takes 8 pages.
+ * The last slot holds the page for replayed control commands.
+ */
 #define GPCI_SVQ_STRIDE		SZ_32K
+/* Our own chains on the control queue (replay), not the driver's. */
+#define GPCI_SVQ_OWN		0xfffe
+#define GPCI_CVQ_TIMEOUT_MS	1000
 /* Quiesce: how long the driver's used indexes must stand still, at most. */
 #define GPCI_GRACE_MS		50
 #define GPCI_QUIESCE_MAX_MS	2000
@@ -95,6 +103,16 @@ static int gpci_svq_read16(struct gpci_svq *s, const __virtio16 *field,
 	return 0;
 }
 
+static int gpci_svq_read8(struct gpci_svq *s, u64 iova, u8 *val)
+{
+	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = 1 };
+	struct vringh_kiov kiov;
+
+	vringh_kiov_init(&kiov, &kv, 1);
+	kiov.used = 1;
+	return vringh_iov_pull_iotlb(&s->vrh, &kiov, val, 1) == 1 ? 0 : -EFAULT;
+}
+
 static int gpci_svq_driver_used(struct gpci_svq *s, u16 *val)
 {
 	return gpci_svq_read16(s, &s->vrh.vring.used->idx, val);
@@ -112,8 +130,11 @@ static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
 		return;
 	dev_err(&gd->vdpa.dev, "shadow rings: %s: device needs reset\n", why);
 	gd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	for (u16 i = 0; i < gd->nvqs; i++)
+	for (u16 i = 0; i < gd->nvqs; i++) {
 		gd->vqs[i].svq.active = false;
+		WRITE_ONCE(gd->vqs[i].svq.relay, false);
+	}
+	gd->netc_lost = true;
 	gpci_run_cb(&gd->config_lock, &gd->config_cb);
 }
 
@@ -123,7 +144,7 @@ static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
  * Copy the chain vringh read (indirect tables flattened) to our ring; it
  * was read from the driver's available position @pos.
  */
-static void gpci_svq_add(struct gpci_svq *s, u16 head, u16 pos)
+static u16 gpci_svq_add(struct gpci_svq *s, u16 head, u16 pos)
 {
 	u16 num = s->vrh.vring.num, first = s->free_head, i = first, last = i;
 	const struct vringh_kiov *iovs[2] = { &s->riov, &s->wiov };
@@ -151,6 +172,43 @@ static void gpci_svq_add(struct gpci_svq *s, u16 head, u16 pos)
 	s->pos[first] = pos;
 	s->avail->ring[s->avail_idx % num] = (__force __virtio16)cpu_to_le16(first);
 	s->avail_idx++;
+	return first;
+}
+
+/*
+ * Relay the chain vringh just read.  On the net control queue its command
+ * is kept until the card answers: what the card acknowledged is the state
+ * replayed after a card reset.
+ */
+static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
+			 u16 pos)
+{
+	size_t len;
+	u8 *cmd;
+	u16 first;
+
+	if (!s->cmd) {
+		gpci_svq_add(s, head, pos);
+		return 0;
+	}
+	len = vringh_kiov_length(&s->riov);
+	cmd = NULL;
+	if (len <= VDPA_GEN_NET_CTRL_CMD_MAX) {
+		cmd = kmalloc(len ?: 1, GFP_KERNEL);
+		if (!cmd)
+			return -ENOMEM;
+		/* Whole elements are read, so riov reads as before after. */
+		if (vringh_iov_pull_iotlb(&s->vrh, &s->riov, cmd, len) != len) {
+			kfree(cmd);
+			return -EFAULT;
+		}
+	}
+	first = gpci_svq_add(s, head, pos);
+	s->cmd[first] = cmd;
+	s->cmd_len[first] = len;
+	if (!cmd)
+		gd->netc_lost = true;	/* too long to model: not followed */
+	return 0;
 }
 
 /*
@@ -185,7 +243,9 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 			vringh_abandon_iotlb(&s->vrh, 1);
 			break;
 		}
-		gpci_svq_add(s, head, s->vrh.last_avail_idx - 1);
+		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1);
+		if (ret)
+			return ret;
 		published++;
 	}
 	if (!published)
@@ -231,6 +291,42 @@ static int gpci_svq_free_chain(struct gpci_dev *gd, struct gpci_svq *s,
 	return 0;
 }
 
+/*
+ * The card answered the control command of shadow head @id: the ack is the
+ * last byte of the chain's last (device-writable) descriptor, in driver
+ * memory.  An acknowledged command changes the state we replay.
+ */
+static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
+{
+	u16 num = s->vrh.vring.num, i = id, n = 0;
+	struct vring_desc *d;
+	u8 ack;
+	int ret;
+
+	for (d = &s->desc[i];
+	     le16_to_cpu((__force __le16)d->flags) & VRING_DESC_F_NEXT;
+	     d = &s->desc[i]) {
+		i = le16_to_cpu((__force __le16)d->next);
+		if (i >= num || ++n >= num)
+			return -EIO;
+	}
+	if (!(le16_to_cpu((__force __le16)d->flags) & VRING_DESC_F_WRITE) ||
+	    !d->len) {
+		ack = VIRTIO_NET_ERR;	/* no room for an ack: cannot be OK */
+	} else {
+		ret = gpci_svq_read8(s, le64_to_cpu((__force __le64)d->addr) +
+				     le32_to_cpu((__force __le32)d->len) - 1,
+				     &ack);
+		if (ret)
+			return ret;
+	}
+	if (ack == VIRTIO_NET_OK && s->cmd[id])
+		gpci_net_track(gd, s->cmd[id], s->cmd_len[id]);
+	kfree(s->cmd[id]);
+	s->cmd[id] = NULL;
+	return 0;
+}
+
 /* Hand what the card used back to the driver, then notify it if it asks. */
 static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
 {
@@ -251,8 +347,14 @@ static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
 		u16 off = (u16)(s->vrh.last_used_idx + s->vrh.completed) %
 			  vr->num;
 
-		if (id >= vr->num || s->head[id] == GPCI_SVQ_FREE)
+		if (id >= vr->num || s->head[id] == GPCI_SVQ_FREE ||
+		    s->head[id] == GPCI_SVQ_OWN)
 			return -EIO;
+		if (s->cmd) {
+			ret = gpci_cvq_answered(gd, s, id);
+			if (ret)
+				return ret;
+		}
 		ret = gpci_svq_free_chain(gd, s, id);
 		if (ret)
 			return ret;
@@ -286,10 +388,12 @@ static void gpci_shadow_work(struct work_struct *work)
 	struct gpci_dev *gd = container_of(work, struct gpci_dev, shadow_work);
 
 	mutex_lock(&gd->shadow_lock);
-	for (u16 i = 0; gd->shadow && !gd->suspended && i < gd->nvqs; i++) {
+	for (u16 i = 0; !gd->suspended && i < gd->nvqs; i++) {
+		struct gpci_svq *s = &gd->vqs[i].svq;
 		int ret;
 
-		if (!gd->vqs[i].svq.active)
+		/* In direct mode only a relayed control queue is ours. */
+		if (!s->active || (!gd->shadow && !s->relay))
 			continue;
 		ret = gpci_svq_complete(gd, i);
 		if (!ret)
@@ -322,6 +426,15 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 	s->pos = NULL;
 	kfree(s->load);
 	s->load = NULL;
+	if (s->cmd) {
+		for (u16 i = 0; i < s->vrh.vring.num; i++)
+			kfree(s->cmd[i]);
+		kfree(s->cmd);
+		s->cmd = NULL;
+	}
+	kfree(s->cmd_len);
+	s->cmd_len = NULL;
+	WRITE_ONCE(s->relay, false);
 	vringh_kiov_cleanup(&s->riov);
 	vringh_kiov_cleanup(&s->wiov);
 	s->active = false;
@@ -344,6 +457,12 @@ static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 	s->pos = kmalloc_array(num, sizeof(*s->pos), GFP_KERNEL);
 	if (!s->head || !s->pos)
 		goto err_head;
+	if (gd->netc && idx == gpci_cvq_index(gd)) {
+		s->cmd = kcalloc(num, sizeof(*s->cmd), GFP_KERNEL);
+		s->cmd_len = kcalloc(num, sizeof(*s->cmd_len), GFP_KERNEL);
+		if (!s->cmd || !s->cmd_len)
+			goto err_head;
+	}
 	s->ring = alloc_pages_exact(s->ring_size, GFP_KERNEL | __GFP_ZERO);
 	if (!s->ring)
 		goto err_head;
@@ -383,6 +502,10 @@ err_head:
 	s->head = NULL;
 	kfree(s->pos);
 	s->pos = NULL;
+	kfree(s->cmd);
+	s->cmd = NULL;
+	kfree(s->cmd_len);
+	s->cmd_len = NULL;
 	return ret;
 }
 
@@ -449,7 +572,7 @@ static int gpci_svq_republish(struct gpci_svq *s)
  * their order, each read again from its available position (the driver's
  * ring is the source's); then go on from the loaded available position.
  */
-static int gpci_svq_replay(struct gpci_svq *s)
+static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 {
 	u16 head;
 	int ret;
@@ -464,7 +587,9 @@ static int gpci_svq_replay(struct gpci_svq *s)
 		if (head != le32_to_cpu(s->load[k].head) ||
 		    s->riov.used + s->wiov.used > s->num_free)
 			return -EINVAL;
-		gpci_svq_add(s, head, s->vrh.last_avail_idx - 1);
+		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1);
+		if (ret)
+			return ret;
 	}
 	s->vrh.last_avail_idx = s->load_avail;
 	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
@@ -531,10 +656,21 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 		if (!s->active)
 			continue;
 		if (s->load) {
-			ret = gpci_svq_replay(s);
+			ret = gpci_svq_replay(gd, s);
 			if (ret)
 				return ret;
 			*outstanding += s->avail_idx;
+			continue;
+		}
+		if (s->relay) {
+			/* Relayed all along: we know where it stands. */
+			ret = gpci_svq_complete(gd, i);
+			if (!ret)
+				ret = gpci_svq_republish(s);
+			if (ret)
+				return ret;
+			*outstanding += s->avail_idx;
+			WRITE_ONCE(s->relay, false);
 			continue;
 		}
 		if (gpci_svq_driver_used(s, &used) ||
@@ -559,13 +695,34 @@ static int gpci_card_setup(struct gpci_dev *gd)
 		~(BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |
 		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC));
 	u8 st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	int cvq = gpci_cvq_index(gd);
+	struct gpci_svq *cs = NULL;
+	u16 *held = NULL, n_held = 0;
+	int ret;
+
+	/*
+	 * The driver's control commands still in flight wait until the
+	 * card has the state back: replayed first, they run after it.
+	 */
+	if (cvq >= 0 && gd->netc && gd->vqs[cvq].svq.active) {
+		cs = &gd->vqs[cvq].svq;
+		n_held = cs->avail_idx;
+		held = kmalloc_array(max_t(u16, n_held, 1), sizeof(*held),
+				     GFP_KERNEL);
+		if (!held)
+			return -ENOMEM;
+		for (u16 k = 0; k < n_held; k++)
+			held[k] = le16_to_cpu((__force __le16)cs->avail->ring[k]);
+		cs->avail_idx = 0;
+		cs->avail->idx = 0;
+	}
 
 	vp_modern_set_status(card, st);
 	vp_modern_set_features(card, features);
 	st |= VIRTIO_CONFIG_S_FEATURES_OK;
 	vp_modern_set_status(card, st);
 	if (!(vp_modern_get_status(card) & VIRTIO_CONFIG_S_FEATURES_OK))
-		return -EIO;
+		goto err_held;
 	if (gd->cfg_written) {
 		size_t len = gd->gm->config_size;
 
@@ -575,7 +732,7 @@ static int gpci_card_setup(struct gpci_dev *gd)
 	}
 	if (vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) !=
 	    GPCI_CONFIG_VECTOR)
-		return -EIO;
+		goto err_held;
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_svq *s = &gd->vqs[i].svq;
 		u16 vec = gpci_vq_vector(gd, i);
@@ -587,57 +744,212 @@ static int gpci_card_setup(struct gpci_dev *gd)
 					s->ring_iova + ((void *)s->avail - s->ring),
 					s->ring_iova + ((void *)s->used - s->ring));
 		if (vp_modern_queue_vector(card, i, vec) != vec)
-			return -EIO;
+			goto err_held;
 		vp_modern_set_queue_enable(card, i, true);
 	}
 	/* From here on the card's interrupts are the shadow's. */
 	WRITE_ONCE(gd->shadow, true);
 	vp_modern_set_status(card, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	if (cs) {
+		ret = gpci_net_replay(gd);
+		for (u16 k = 0; k < n_held; k++)
+			cs->avail->ring[cs->avail_idx++ % cs->vrh.vring.num] =
+				(__force __virtio16)cpu_to_le16(held[k]);
+		kfree(held);
+		if (ret)
+			return ret;
+		dma_wmb();
+		cs->avail->idx = (__force __virtio16)cpu_to_le16(cs->avail_idx);
+	}
 	/* Whatever is on our rings already (in flight) runs now. */
 	for (u16 i = 0; i < gd->nvqs; i++)
 		if (gd->vqs[i].svq.active && gd->vqs[i].svq.avail_idx)
 			iowrite16(i, gd->vqs[i].notify);
 	return 0;
+
+err_held:
+	kfree(held);
+	return -EIO;
+}
+
+static u64 gpci_cvq_page_iova(struct gpci_dev *gd)
+{
+	return gd->iova_range.last + 1 + GPCI_SHADOW_IOVA_SIZE - PAGE_SIZE;
 }
 
 static void gpci_shadow_free_all(struct gpci_dev *gd)
 {
 	for (u16 i = 0; i < gd->nvqs; i++)
 		gpci_svq_free(gd, &gd->vqs[i].svq);
+	if (gd->cvq_page) {
+		iommu_unmap(gd->domain, gpci_cvq_page_iova(gd), PAGE_SIZE);
+		free_page((unsigned long)gd->cvq_page);
+		gd->cvq_page = NULL;
+	}
 }
 
 /*
- * Set up vringh on the driver's ring of every enabled queue and our ring
- * for it.  The size is the driver's, or the card's if the driver
- * never set one (read before the card is reset).
+ * Run one control command of ours on the card (shadow_lock held, card
+ * running on our rings, the worker therefore idle): the command and its
+ * ack live in our page; wait for the answer.  Return: 0 if the card
+ * acknowledged, -EIO if it refused, -ETIMEDOUT.
  */
+int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len)
+{
+	int cvq = gpci_cvq_index(gd);
+	unsigned long deadline;
+	struct gpci_svq *s;
+	u16 a, b, num, id;
+	u8 *ack;
+	int ret;
+
+	lockdep_assert_held(&gd->shadow_lock);
+	if (cvq < 0 || !gd->vqs[cvq].svq.active || len >= PAGE_SIZE)
+		return -EINVAL;
+	s = &gd->vqs[cvq].svq;
+	num = s->vrh.vring.num;
+	if (s->num_free < 2)
+		return -ENOSPC;
+	if (!gd->cvq_page) {
+		gd->cvq_page = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!gd->cvq_page)
+			return -ENOMEM;
+		ret = iommu_map(gd->domain, gpci_cvq_page_iova(gd),
+				virt_to_phys(gd->cvq_page), PAGE_SIZE,
+				IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE);
+		if (ret) {
+			free_page((unsigned long)gd->cvq_page);
+			gd->cvq_page = NULL;
+			return ret;
+		}
+	}
+	memcpy(gd->cvq_page, cmd, len);
+	ack = gd->cvq_page + PAGE_SIZE - 1;
+	*ack = VIRTIO_NET_ERR;
+
+	a = s->free_head;
+	b = le16_to_cpu((__force __le16)s->desc[a].next);
+	s->free_head = le16_to_cpu((__force __le16)s->desc[b].next);
+	s->num_free -= 2;
+	s->desc[a].addr = (__force __virtio64)cpu_to_le64(gpci_cvq_page_iova(gd));
+	s->desc[a].len = (__force __virtio32)cpu_to_le32(len);
+	s->desc[a].flags = (__force __virtio16)cpu_to_le16(VRING_DESC_F_NEXT);
+	s->desc[b].addr = (__force __virtio64)
+			  cpu_to_le64(gpci_cvq_page_iova(gd) + PAGE_SIZE - 1);
+	s->desc[b].len = (__force __virtio32)cpu_to_le32(1);
+	s->desc[b].flags = (__force __virtio16)cpu_to_le16(VRING_DESC_F_WRITE);
+	s->head[a] = GPCI_SVQ_OWN;
+	s->avail->ring[s->avail_idx % num] = (__force __virtio16)cpu_to_le16(a);
+	s->avail_idx++;
+	dma_wmb();
+	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
+	/* The index is visible before the card is told to read it. */
+	mb();
+	iowrite16(cvq, gd->vqs[cvq].notify);
+
+	deadline = jiffies + msecs_to_jiffies(GPCI_CVQ_TIMEOUT_MS);
+	while (le16_to_cpu((__force __le16)READ_ONCE(s->used->idx)) ==
+	       s->last_used) {
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;	/* the card holds our page */
+		usleep_range(100, 200);
+	}
+	dma_rmb();
+	id = le32_to_cpu((__force __le32)
+			 READ_ONCE(s->used->ring[s->last_used % num].id));
+	if (id != a)
+		return -EIO;
+	s->last_used++;
+	s->head[a] = GPCI_SVQ_FREE;
+	s->desc[b].next = (__force __virtio16)cpu_to_le16(s->free_head);
+	s->free_head = a;
+	s->num_free += 2;
+	return READ_ONCE(*ack) == VIRTIO_NET_OK ? 0 : -EIO;
+}
+
+/*
+ * vringh on the driver's ring of queue @i, and our ring for it.  The size
+ * is the driver's, or the card's if the driver never set one (read before
+ * the card is reset).
+ */
+static int gpci_svq_setup(struct gpci_dev *gd, u16 i)
+{
+	struct gpci_vq *vq = &gd->vqs[i];
+	struct gpci_svq *s = &vq->svq;
+	u16 num = vq->num ?: vp_modern_get_queue_size(gpci_card(gd), i);
+	int ret;
+
+	/* The window's last slot is the control replay page. */
+	if (!num || num > GPCI_VQ_NUM_MAX ||
+	    (u64)(i + 2) * GPCI_SVQ_STRIDE > GPCI_SHADOW_IOVA_SIZE)
+		return -EOPNOTSUPP;
+	ret = vringh_init_iotlb(&s->vrh, gd->driver_features, num, false,
+				(void *)(uintptr_t)vq->desc_area,
+				(void *)(uintptr_t)vq->driver_area,
+				(void *)(uintptr_t)vq->device_area);
+	if (ret)
+		return ret;
+	vringh_set_iotlb(&s->vrh, gd->iotlb, &gd->iotlb_lock);
+	ret = gpci_svq_alloc(gd, i, num);
+	if (ret)
+		return ret;
+	s->active = true;
+	return 0;
+}
+
+/* Every enabled queue not relayed yet gets a shadow ring. */
 static int gpci_shadow_prepare(struct gpci_dev *gd)
 {
 	for (u16 i = 0; i < gd->nvqs; i++) {
-		struct gpci_vq *vq = &gd->vqs[i];
-		struct gpci_svq *s = &vq->svq;
-		u16 num = vq->num ?: vp_modern_get_queue_size(gpci_card(gd), i);
 		int ret;
 
-		if (!vq->enabled)
+		if (!gd->vqs[i].enabled || gd->vqs[i].svq.active)
 			continue;
-		if (!num || num > GPCI_VQ_NUM_MAX ||
-		    (u64)(i + 1) * GPCI_SVQ_STRIDE > GPCI_SHADOW_IOVA_SIZE)
-			return -EOPNOTSUPP;
-		ret = vringh_init_iotlb(&s->vrh, gd->driver_features, num,
-					false,
-					(void *)(uintptr_t)vq->desc_area,
-					(void *)(uintptr_t)vq->driver_area,
-					(void *)(uintptr_t)vq->device_area);
+		ret = gpci_svq_setup(gd, i);
 		if (ret)
 			return ret;
-		vringh_set_iotlb(&s->vrh, gd->iotlb, &gd->iotlb_lock);
-		ret = gpci_svq_alloc(gd, i, num);
-		if (ret)
-			return ret;
-		s->active = true;
 	}
 	return 0;
+}
+
+/* A switch that failed before the card was reset: relays stay. */
+static void gpci_shadow_unprepare(struct gpci_dev *gd)
+{
+	for (u16 i = 0; i < gd->nvqs; i++)
+		if (!gd->vqs[i].svq.relay)
+			gpci_svq_free(gd, &gd->vqs[i].svq);
+}
+
+/*
+ * set_vq_ready of a net card's control queue, driven by a user-space
+ * driver: the card gets our ring for it from the start, so that every
+ * command it acknowledges is known (and can be replayed after the card
+ * is reset for the shadow mode, a suspend or on a migration destination).
+ * The caller gives the card the driver's ring if this fails.
+ */
+int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	int ret;
+
+	mutex_lock(&gd->shadow_lock);
+	ret = -EBUSY;
+	if (gd->shadow || s->active)
+		goto out;
+	ret = gpci_svq_setup(gd, idx);
+	if (ret) {
+		gpci_svq_free(gd, s);
+		goto out;
+	}
+	vp_modern_set_queue_size(card, idx, s->vrh.vring.num);
+	vp_modern_queue_address(card, idx, s->ring_iova,
+				s->ring_iova + ((void *)s->avail - s->ring),
+				s->ring_iova + ((void *)s->used - s->ring));
+	WRITE_ONCE(s->relay, true);
+out:
+	mutex_unlock(&gd->shadow_lock);
+	return ret;
 }
 
 /*
@@ -670,10 +982,10 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 	if (!ret && running)
 		ret = gpci_quiesce(gd);
 	if (ret) {
-		gpci_shadow_free_all(gd);
+		gpci_shadow_unprepare(gd);
 		WRITE_ONCE(gd->switching, false);
 		for (u16 i = 0; running && i < gd->nvqs; i++)
-			if (gd->vqs[i].enabled)
+			if (gd->vqs[i].enabled && !gd->vqs[i].svq.relay)
 				iowrite16(i, gd->vqs[i].notify);
 		return ret;
 	}

@@ -24,6 +24,7 @@
 #define NET_WAIT_MS	5000
 #define NET_RX_Q	0
 #define NET_TX_Q	1
+#define NET_CTRL_PAGE	4096
 
 #define NET_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) | \
 			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
@@ -108,9 +109,13 @@ static inline int net_fill_rx(struct net_port *p)
  * (Re)start a port from any state: reset, fresh mapping of guest memory,
  * feature negotiation, both data queues, DRIVER_OK, RX ring filled.
  * The mapping is redone because what a reset does to the device's view of
- * the IOTLB is up to the parent driver.
+ * the IOTLB is up to the parent driver.  @more features must all be
+ * negotiated (else -EOPNOTSUPP); with @cvq (not 0) the control queue is
+ * set up at that index and @ctrl gets a page of device memory for
+ * commands.
  */
-static inline int net_start(struct net_port *p, unsigned int num)
+static inline int net_start_ctrl(struct net_port *p, unsigned int num,
+				 __u64 more, unsigned int cvq, __u8 **ctrl)
 {
 	struct vhc_dev *d = &p->dev;
 	int ret;
@@ -125,13 +130,22 @@ static inline int net_start(struct net_port *p, unsigned int num)
 	p->rxbuf = vhc_alloc(d, (size_t)NET_RING * NET_BUF_SIZE, 64);
 	if (!p->txbuf || !p->rxbuf)
 		return -ENOMEM;
+	if (cvq) {
+		*ctrl = vhc_alloc(d, NET_CTRL_PAGE, NET_CTRL_PAGE);
+		if (!*ctrl)
+			return -ENOMEM;
+	}
 	ret = vhc_mem_map(d);
 	if (!ret)
-		ret = vhc_negotiate(d, NET_FEATURES);
+		ret = vhc_negotiate(d, NET_FEATURES | more);
+	if (!ret && (d->features & more) != more)
+		ret = -EOPNOTSUPP;
 	if (!ret)
 		ret = vhc_vq_setup(d, NET_RX_Q, num);
 	if (!ret)
 		ret = vhc_vq_setup(d, NET_TX_Q, num);
+	if (!ret && cvq)
+		ret = vhc_vq_setup(d, cvq, 16);
 	if (!ret)
 		ret = vhc_driver_ok(d);
 	if (ret)
@@ -139,6 +153,12 @@ static inline int net_start(struct net_port *p, unsigned int num)
 	if (net_needs_reset(d))
 		return -EIO;
 	return net_fill_rx(p);
+}
+
+/* net_start_ctrl() without the control queue. */
+static inline int net_start(struct net_port *p, unsigned int num)
+{
+	return net_start_ctrl(p, num, 0, 0, NULL);
 }
 
 /* Queue one probe frame of @plen payload bytes on @p's TX queue. */

@@ -515,8 +515,8 @@ TEST_F(gp_mig, migrate_traffic)
 	if (_metadata->skip)
 		return;
 	ASSERT_EQ(0, vhc_mig_info(&a->dev, &info));
-	ASSERT_EQ(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_INFLIGHT |
-		  VDPA_MIG_CAP_DIRTY_LOG, info.caps);
+	ASSERT_EQ(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_TYPE_STATE |
+		  VDPA_MIG_CAP_INFLIGHT | VDPA_MIG_CAP_DIRTY_LOG, info.caps);
 	ASSERT_EQ(0, net_start(a, NET_RING));
 	ASSERT_EQ(0, net_start(b, NET_RING));
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
@@ -585,6 +585,133 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 		off += sizeof(*h) + ((le32toh(h->len) + 7) & ~7u);
 	}
 	return NULL;
+}
+
+#define GP_CVQ		2
+#define GP_CTRL_FEATURES (BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | \
+			  BIT_ULL(VIRTIO_NET_F_CTRL_RX) | \
+			  BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR))
+
+/* A unicast address for MAC tables, and one no filter takes. */
+static const __u8 gp_extra[6] = { 0x02, 0, 0, 0, 0x67, 0x77 };
+static const __u8 gp_foreign[6] = { 0x02, 0, 0, 0, 0x67, 0x88 };
+
+/* Run one control command on @p: its ack, or -1. */
+static int gp_ctrl(struct net_port *p, __u8 *ctrl, __u8 class, __u8 cmd,
+		   const void *data, __u32 len)
+{
+	struct vhc_vq *cvq = &p->dev.vqs[GP_CVQ];
+	struct vhc_buf out = { ctrl, 2 + len };
+	struct vhc_buf in = { ctrl + NET_CTRL_PAGE - 1, 1 };
+	__u32 id, ulen;
+
+	ctrl[0] = class;
+	ctrl[1] = cmd;
+	memcpy(ctrl + 2, data, len);
+	ctrl[NET_CTRL_PAGE - 1] = 0xff;
+	if (vhc_vq_add(cvq, &out, 1, &in, 1) < 0 || vhc_vq_kick(cvq) ||
+	    vhc_vq_wait_used(cvq, &id, &ulen, NET_WAIT_MS))
+		return -1;
+	return ctrl[NET_CTRL_PAGE - 1];
+}
+
+/*
+ * @p's driver turns promiscuous mode off and sets a MAC table of one
+ * unicast address, @extra.
+ */
+static void gp_ctrl_filter(struct __test_metadata *_metadata,
+			   struct net_port *p, __u8 *ctrl, const __u8 *extra)
+{
+	__u8 table[14] = { 1, 0, 0, 0 }, off = 0, bad = 0x7f;
+
+	memcpy(table + 4, extra, 6);	/* 1 unicast, then 0 multicast */
+	ASSERT_EQ(VIRTIO_NET_OK,
+		  gp_ctrl(p, ctrl, VIRTIO_NET_CTRL_RX,
+			  VIRTIO_NET_CTRL_RX_PROMISC, &off, 1));
+	ASSERT_EQ(VIRTIO_NET_OK,
+		  gp_ctrl(p, ctrl, VIRTIO_NET_CTRL_MAC,
+			  VIRTIO_NET_CTRL_MAC_TABLE_SET, table, sizeof(table)));
+	/* An unknown class is refused and changes nothing. */
+	ASSERT_EQ(VIRTIO_NET_ERR, gp_ctrl(p, ctrl, bad, 0, &off, 1));
+}
+
+/*
+ * @r's card filters: frames from @b for @foreign are dropped, those for
+ * @r's own address and for @extra (its MAC table) all arrive.
+ */
+static void gp_filter_check(struct __test_metadata *_metadata,
+			    struct net_port *b, struct net_port *r,
+			    const __u8 *extra, const __u8 *foreign)
+{
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	net_xfer(_metadata, b, r, foreign, 1000, &st, &tx_done);
+	EXPECT_EQ(NET_FRAMES, tx_done);
+	EXPECT_EQ(0u, st.frames + st.bad);
+	net_xfer(_metadata, b, r, r->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, r, extra, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * What the driver sets through the control queue survives every reset of
+ * the card: A's driver gives the card another address, turns promiscuous
+ * mode off and puts one more unicast address in the MAC table.  The card
+ * filters in direct mode; on shadow rings (the switch resets the card,
+ * which forgets all that; the state is replayed); and on C after a
+ * migration.  The state travels in the same records as vdpa_gen_net's.
+ */
+TEST_F(gp_mig, ctrl_state)
+{
+	static const __u8 mac[6] = { 0x02, 0, 0, 0, 0x67, 0x66 };
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct vdpa_mig_rec_net_mac_table *tbl;
+	struct vdpa_mig_rec_net *net;
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	__u8 on = 1, *ctrl;
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, GP_CTRL_FEATURES, GP_CVQ,
+				    &ctrl));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(VIRTIO_NET_OK,
+		  gp_ctrl(a, ctrl, VIRTIO_NET_CTRL_MAC,
+			  VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6));
+	memcpy(a->mac, mac, 6);
+	gp_ctrl_filter(_metadata, a, ctrl, gp_extra);
+	gp_filter_check(_metadata, b, a, gp_extra, gp_foreign);
+
+	ASSERT_EQ(0, gp_log_start(a));
+	gp_filter_check(_metadata, b, a, gp_extra, gp_foreign);
+
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	net = gp_find_rec(blob, len, VDPA_MIG_REC_NET, GP_REC_ANY);
+	tbl = gp_find_rec(blob, len, VDPA_MIG_REC_NET_MAC_TABLE, GP_REC_ANY);
+	ASSERT_NE(NULL, net);
+	ASSERT_NE(NULL, tbl);
+	EXPECT_EQ(0u, le32toh(net->rx_mode));
+	EXPECT_EQ(1u, le32toh(net->mq_pairs));
+	EXPECT_EQ(0, memcmp(net->mac, a->mac, 6));
+	EXPECT_EQ(1u, le32toh(tbl->n_uni));
+	EXPECT_EQ(0u, le32toh(tbl->n_multi));
+	EXPECT_EQ(0, memcmp(tbl->mac[0], gp_extra, 6));
+	gp_mig_move(_metadata, a, c, blob, len);
+	gp_filter_check(_metadata, b, c, gp_extra, gp_foreign);
+
+	/* The control queue goes on working on C. */
+	ASSERT_EQ(VIRTIO_NET_OK,
+		  gp_ctrl(c, ctrl, VIRTIO_NET_CTRL_RX,
+			  VIRTIO_NET_CTRL_RX_PROMISC, &on, 1));
+	net_xfer(_metadata, b, c, gp_foreign, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
 }
 
 /*
@@ -823,7 +950,7 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 			    struct vhc_dev *d, const void *blob, size_t len)
 {
 	static const int expect[] = {
-		EOPNOTSUPP, EOPNOTSUPP, EOPNOTSUPP, EINVAL, EINVAL,
+		EOPNOTSUPP, EOPNOTSUPP, EINVAL, EINVAL, EINVAL,
 		EINVAL, EOPNOTSUPP,
 	};
 	struct vdpa_mig_rec_net_mac_table *tbl;
@@ -852,7 +979,7 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 		case 1:	/* an RX mode the driver set */
 			net->rx_mode = htole32(VDPA_MIG_NET_RX_ALLMULTI);
 			break;
-		case 2:	/* more queue pairs */
+		case 2:	/* more queue pairs than the card has */
 			net->mq_pairs = htole32(2);
 			break;
 		case 3:	/* no queue pair */
@@ -915,6 +1042,43 @@ TEST_F(gp_xmig, pci_to_software)
 	net_expect_all(_metadata, &st, tx_done);
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
+}
+
+/*
+ * The control-queue state crosses parents both ways: A's driver (PCI)
+ * sets an RX filter, A moves to the vdpagen_net port C, whose switch port
+ * then filters the same way, and back to A, whose card is given the
+ * state again.
+ */
+TEST_F(gp_xmig, ctrl_both_ways)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2], *d = &self->port[3];
+	__u8 *ctrl;
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, GP_CTRL_FEATURES, GP_CVQ,
+				    &ctrl));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, net_start(d, NET_RING));
+	gp_ctrl_filter(_metadata, a, ctrl, gp_extra);
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	gp_mig_move(_metadata, a, c, blob, len);
+	gp_filter_check(_metadata, d, c, gp_extra, gp_foreign);
+
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&c->dev, &blob, &len));
+	ASSERT_EQ(0, vhc_reset(&a->dev));
+	ASSERT_EQ(0, vhc_mem_unmap(&a->dev));
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&a->dev, &c->dev));
+	gp_mig_start(_metadata, c, a, blob, len);
+	gp_filter_check(_metadata, b, a, gp_extra, gp_foreign);
 }
 
 /*

@@ -19,6 +19,8 @@
 # the list (the others are reported as skipped; for development runs).
 # VDPA_TIMEOUT_SCALE multiplies the timeout (the
 # debug kernel is slower); tests inherit it and scale their own time limits.
+# VDPA_HOST_SHARE (how many suite VMs share the host) multiplies the
+# per-test timeout too: a guest with half the host CPUs is slower.
 # On a kernel with kmemleak, its periodic scan is switched off and a last
 # test "kmemleak" scans after the suite; it fails on any object reported as
 # leaked that was allocated after the modules began to load (what boot and
@@ -36,7 +38,7 @@ if [ -f "$SUITE_DIR/settings" ]; then
 	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$SUITE_DIR/settings")
 	[ -n "$t" ] && timeout=$t
 fi
-timeout=$((timeout * ${VDPA_TIMEOUT_SCALE:-1}))
+timeout=$((timeout * ${VDPA_TIMEOUT_SCALE:-1} * ${VDPA_HOST_SHARE:-1}))
 KMEMLEAK=/sys/kernel/debug/kmemleak
 [ -w $KMEMLEAK ] || KMEMLEAK=""
 

@@ -23,7 +23,8 @@
 # once, longest first by their own estimate (timeout x tests): a TCG guest
 # mostly keeps one host CPU busy, so two VMs on two CPUs take about half the
 # wall time. With more than one job a suite's TAP is printed when it ends,
-# not live.
+# not live, and every timeout is multiplied by the number of jobs (a test
+# that needs both of its guest's CPUs gets half of that).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +37,7 @@ fi
 [ $# -gt 0 ] || { echo "usage: ktest.sh [--kernel BZIMAGE] SUITE_DIR..." >&2; exit 2; }
 jobs=${VDPA_JOBS:-$(nproc)}
 [ "$jobs" -le 2 ] || jobs=2
+[ "$jobs" -le $# ] || jobs=$#
 [ "$jobs" -ge 1 ] || jobs=1
 
 # Seconds a suite may take: per-test timeout x number of tests, plus boot
@@ -44,7 +46,7 @@ suite_timeout() {
 	local t n
 	t=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$1/settings" 2>/dev/null || true)
 	n=$(grep -cvE '^[[:space:]]*(#|$)' "$1/tests.list" || true)
-	echo $(( (${t:-120} * ${n:-1} + 120) * scale ))
+	echo $(( (${t:-120} * ${n:-1} + 120) * scale * jobs ))
 }
 
 # run_suite DIR: boot one VM for the suite; its summary ("pass fail skip")
@@ -82,7 +84,7 @@ run_suite() {
 	# shellcheck disable=SC2086
 	"$ROOT/scripts/vm/run.sh" $live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
 		${kernel:+--kernel "$kernel"} --console "$out/console.log" --result "$out/result.log" \
-		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" VDPA_ONLY="${VDPA_ONLY:-}" \
+		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" VDPA_ONLY="${VDPA_ONLY:-}" VDPA_HOST_SHARE=$jobs \
 		"$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
 	tr -d '\r' <"$out/result.log" >"$out/result.tap"
 	[ -n "$live" ] || cat "$out/result.tap"

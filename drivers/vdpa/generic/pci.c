@@ -209,6 +209,142 @@ u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx)
 	return gd->shared_irq >= 0 ? 1 : 1 + idx;
 }
 
+/* ---- virtqueues ---------------------------------------------------------- */
+
+static bool gpci_packed(struct gpci_dev *gd)
+{
+	return gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+}
+
+/* A user-space driver: it mapped its memory into our domain. */
+static bool gpci_user_driver(struct gpci_dev *gd)
+{
+	bool attached;
+
+	mutex_lock(&gd->map_lock);
+	attached = gd->attached;
+	mutex_unlock(&gd->map_lock);
+	return attached;
+}
+
+/*
+ * Queue setup is recorded for the shadow rings, and reaches the card when
+ * the queue is enabled (direct mode): on shadow rings, and for a relayed
+ * control queue, the card's queues are ours.
+ */
+static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+			       u64 desc_area, u64 driver_area, u64 device_area)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	if (READ_ONCE(vq->dev->shadow))
+		return -EBUSY;
+	vq->desc_area = desc_area;
+	vq->driver_area = driver_area;
+	vq->device_area = device_area;
+	return 0;
+}
+
+static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
+		return;
+	vq->num = num;
+	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
+}
+
+static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->vq_num_max;
+}
+
+/*
+ * One value for every queue: the smallest maximum of the card.  Read right
+ * after a reset, before a driver wrote its own sizes over them.
+ */
+static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
+{
+	u32 max = GPCI_VQ_NUM_MAX;
+
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		u16 n = vp_modern_get_queue_size(gpci_card(gd), i);
+
+		if (n)
+			max = min_t(u32, max, n);
+	}
+	return max;
+}
+
+static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
+		return;
+	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
+		gpci_shadow_kick(gd);
+	else if (!READ_ONCE(gd->switching))
+		iowrite16(idx, vq->notify);
+	/* else the switch relays everything once the card restarted */
+}
+
+static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+			   struct vdpa_callback *cb)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	unsigned long flags;
+
+	if (!vq)
+		return;
+	spin_lock_irqsave(&vq->cb_lock, flags);
+	vq->cb = *cb;
+	spin_unlock_irqrestore(&vq->cb_lock, flags);
+}
+
+/* Give the card queue @idx (the driver's ring unless @ours) and enable it. */
+static void gpci_vq_start(struct gpci_dev *gd, u16 idx, bool ours)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	struct gpci_vq *vq = &gd->vqs[idx];
+	u16 vec = gpci_vq_vector(gd, idx);
+
+	if (!ours)
+		vp_modern_queue_address(card, idx, vq->desc_area,
+					vq->driver_area, vq->device_area);
+	if (vp_modern_queue_vector(card, idx, vec) != vec)
+		dev_warn(&gd->vdpa.dev, "queue %u: card refused vector %u\n",
+			 idx, vec);
+	vp_modern_set_queue_enable(card, idx, true);
+}
+
+/*
+ * A net card's control queue starts with DRIVER_OK (or when enabled after
+ * it): only then are a user-space driver's maps there (QEMU maps its
+ * memory after enabling the queues).  A user-space driver's is relayed,
+ * so that its commands can be replayed after card resets; an in-kernel
+ * driver's runs on its own ring, unseen.
+ */
+static void gpci_cvq_start(struct gpci_dev *gd)
+{
+	int cvq = gpci_cvq_index(gd);
+	bool relay;
+
+	if (cvq < 0 || !gd->vqs[cvq].enabled ||
+	    vp_modern_get_queue_enable(gpci_card(gd), cvq))
+		return;
+	relay = gpci_user_driver(gd) && !gpci_packed(gd) &&
+		!(gd->driver_features & BIT_ULL(VIRTIO_F_IN_ORDER)) &&
+		!gpci_cvq_relay_start(gd, cvq);
+	if (!relay)
+		gpci_net_unseen(gd);
+	gpci_vq_start(gd, cvq, relay);
+}
+
 /* ---- status and reset ---------------------------------------------------- */
 
 /* On shadow rings the card's status is ours; the driver sees its own. */
@@ -308,6 +444,8 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	if (!vp_modern_get_status(card) &&
 	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
 		dev_warn(&vdpa->dev, "card refused the config vector\n");
+	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
+		gpci_cvq_start(gd);
 	/*
 	 * A dirty log started or a state loaded before DRIVER_OK: the card
 	 * starts on shadow rings and never sees the driver's.
@@ -358,102 +496,7 @@ static u64 gpci_get_driver_features(struct vdpa_device *vdpa)
 	return to_gpci(vdpa)->driver_features;
 }
 
-/* ---- virtqueues ---------------------------------------------------------- */
-
-static bool gpci_packed(struct gpci_dev *gd)
-{
-	return gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
-}
-
-/* A user-space driver: it mapped its memory into our domain. */
-static bool gpci_user_driver(struct gpci_dev *gd)
-{
-	bool attached;
-
-	mutex_lock(&gd->map_lock);
-	attached = gd->attached;
-	mutex_unlock(&gd->map_lock);
-	return attached;
-}
-
-/*
- * Queue setup is recorded for the shadow rings, and reaches the card when
- * the queue is enabled (direct mode): on shadow rings, and for a relayed
- * control queue, the card's queues are ours.
- */
-static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
-			       u64 desc_area, u64 driver_area, u64 device_area)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq)
-		return -EINVAL;
-	if (READ_ONCE(vq->dev->shadow))
-		return -EBUSY;
-	vq->desc_area = desc_area;
-	vq->driver_area = driver_area;
-	vq->device_area = device_area;
-	return 0;
-}
-
-static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
-		return;
-	vq->num = num;
-	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
-}
-
-static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
-{
-	return to_gpci(vdpa)->vq_num_max;
-}
-
-/*
- * One value for every queue: the smallest maximum of the card.  Read right
- * after a reset, before a driver wrote its own sizes over them.
- */
-static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
-{
-	u32 max = GPCI_VQ_NUM_MAX;
-
-	for (u16 i = 0; i < gd->nvqs; i++) {
-		u16 n = vp_modern_get_queue_size(gpci_card(gd), i);
-
-		if (n)
-			max = min_t(u32, max, n);
-	}
-	return max;
-}
-
-static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
-{
-	struct gpci_dev *gd = to_gpci(vdpa);
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq)
-		return;
-	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
-		gpci_shadow_kick(gd);
-	else if (!READ_ONCE(gd->switching))
-		iowrite16(idx, vq->notify);
-	/* else the switch relays everything once the card restarted */
-}
-
-static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
-			   struct vdpa_callback *cb)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-	unsigned long flags;
-
-	if (!vq)
-		return;
-	spin_lock_irqsave(&vq->cb_lock, flags);
-	vq->cb = *cb;
-	spin_unlock_irqrestore(&vq->cb_lock, flags);
-}
+/* ---- virtqueues: readiness and position --------------------------------- */
 
 /*
  * A virtio-pci queue cannot be disabled once enabled (4.1.4.3.2): without
@@ -465,29 +508,15 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-	u16 vec;
 
 	if (!vq || !ready || READ_ONCE(gd->shadow) ||
 	    vp_modern_get_queue_enable(card, idx))
 		return;
-	/*
-	 * A user-space driver's net control queue is relayed (its commands
-	 * are replayed after card resets); anything else runs on the
-	 * driver's own ring.
-	 */
-	if (idx != gpci_cvq_index(gd) || !gpci_user_driver(gd) ||
-	    gpci_packed(gd) || gpci_cvq_relay_start(gd, idx)) {
-		if (idx == gpci_cvq_index(gd))
-			gpci_net_unseen(gd);
-		vp_modern_queue_address(card, idx, vq->desc_area,
-					vq->driver_area, vq->device_area);
-	}
-	vec = gpci_vq_vector(gd, idx);
-	if (vp_modern_queue_vector(card, idx, vec) != vec)
-		dev_warn(&vdpa->dev, "queue %u: card refused vector %u\n", idx,
-			 vec);
 	vq->enabled = true;
-	vp_modern_set_queue_enable(card, idx, true);
+	if (idx != gpci_cvq_index(gd))
+		gpci_vq_start(gd, idx, false);
+	else if (vp_modern_get_status(card) & VIRTIO_CONFIG_S_DRIVER_OK)
+		gpci_cvq_start(gd);
 }
 
 /*
@@ -560,8 +589,13 @@ static int gpci_get_vq_irq(struct vdpa_device *vdpa, u16 idx)
 {
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 
-	/* Only a vector of its own can be handed to irq bypass. */
-	return vq && vq->irq >= 0 ? vq->irq : -EINVAL;
+	/*
+	 * Only a vector of its own can be handed to irq bypass; a net
+	 * control queue's interrupts may be the relay's.
+	 */
+	if (!vq || idx == gpci_cvq_index(to_gpci(vdpa)))
+		return -EINVAL;
+	return vq->irq >= 0 ? vq->irq : -EINVAL;
 }
 
 /* A modern card takes the three areas anywhere: what virtio-pci uses. */

@@ -176,9 +176,12 @@ struct gpci_vq {
  *	running driver (pci_type.c); NULL for other types
  * @netc_lost: the card acknowledged a command @netc does not model, or
  *	commands went to the card unseen: @netc is not the card's state
+ * @netc_loaded: @netc came from a migration state and was not replayed
+ *	yet: the device must start on shadow rings
  * @cvq_page: a page of ours for replayed control commands, or NULL
  *
- * @netc, @netc_lost and @cvq_page are protected by @shadow_lock.
+ * @netc, @netc_lost, @netc_loaded and @cvq_page are protected by
+ * @shadow_lock.
  */
 struct gpci_dev {
 	struct vdpa_device vdpa;
@@ -213,6 +216,7 @@ struct gpci_dev {
 	struct vdpa_mig_log __rcu *log;
 	struct vdpa_gen_net_ctrl *netc;
 	bool netc_lost;
+	bool netc_loaded;
 	void *cvq_page;
 };
 

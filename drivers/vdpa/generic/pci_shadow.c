@@ -292,33 +292,33 @@ static int gpci_svq_free_chain(struct gpci_dev *gd, struct gpci_svq *s,
 }
 
 /*
- * The card answered the control command of shadow head @id: the ack is the
- * last byte of the chain's last (device-writable) descriptor, in driver
- * memory.  An acknowledged command changes the state we replay.
+ * The card answered the control command of shadow head @id: the ack is
+ * the first device-writable byte of the chain (where devices write it), in
+ * driver memory.  An acknowledged command changes the state we replay.
  */
 static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
 {
 	u16 num = s->vrh.vring.num, i = id, n = 0;
+	u8 ack = VIRTIO_NET_ERR;	/* no room for an ack: cannot be OK */
 	struct vring_desc *d;
-	u8 ack;
+	u16 flags;
 	int ret;
 
-	for (d = &s->desc[i];
-	     le16_to_cpu((__force __le16)d->flags) & VRING_DESC_F_NEXT;
-	     d = &s->desc[i]) {
+	for (;;) {
+		d = &s->desc[i];
+		flags = le16_to_cpu((__force __le16)d->flags);
+		if ((flags & VRING_DESC_F_WRITE) && d->len) {
+			ret = gpci_svq_read8(s, le64_to_cpu((__force __le64)
+							    d->addr), &ack);
+			if (ret)
+				return ret;
+			break;
+		}
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
 		i = le16_to_cpu((__force __le16)d->next);
 		if (i >= num || ++n >= num)
 			return -EIO;
-	}
-	if (!(le16_to_cpu((__force __le16)d->flags) & VRING_DESC_F_WRITE) ||
-	    !d->len) {
-		ack = VIRTIO_NET_ERR;	/* no room for an ack: cannot be OK */
-	} else {
-		ret = gpci_svq_read8(s, le64_to_cpu((__force __le64)d->addr) +
-				     le32_to_cpu((__force __le32)d->len) - 1,
-				     &ack);
-		if (ret)
-			return ret;
 	}
 	if (ack == VIRTIO_NET_OK && s->cmd[id])
 		gpci_net_track(gd, s->cmd[id], s->cmd_len[id]);
@@ -337,6 +337,7 @@ static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
 	bool any = false;
 	int ret;
 
+again:
 	/* Entries after the index that told us about them. */
 	dma_rmb();
 	while (s->last_used != used) {
@@ -369,6 +370,21 @@ static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
 		s->last_used++;
 		any = true;
 	}
+	/*
+	 * A relayed queue in direct mode runs with the driver's features:
+	 * with EVENT_IDX the card interrupts only when its used index passes
+	 * our used_event, so move that along.
+	 */
+	if (s->relay && (gd->driver_features &
+			 BIT_ULL(VIRTIO_RING_F_EVENT_IDX))) {
+		s->avail->ring[vr->num] =
+			(__force __virtio16)cpu_to_le16(s->last_used);
+		/* used_event before the card's used index is read again. */
+		mb();
+		used = le16_to_cpu((__force __le16)READ_ONCE(s->used->idx));
+		if (used != s->last_used)
+			goto again;
+	}
 	if (!any)
 		return 0;
 	ret = vringh_need_notify_iotlb(&s->vrh);
@@ -392,8 +408,11 @@ static void gpci_shadow_work(struct work_struct *work)
 		struct gpci_svq *s = &gd->vqs[i].svq;
 		int ret;
 
-		/* In direct mode only a relayed control queue is ours. */
-		if (!s->active || (!gd->shadow && !s->relay))
+		/*
+		 * In direct mode only a relayed control queue is ours; a
+		 * loaded one waits for the switch at DRIVER_OK.
+		 */
+		if (!s->active || (!gd->shadow && (!s->relay || s->load)))
 			continue;
 		ret = gpci_svq_complete(gd, i);
 		if (!ret)
@@ -750,8 +769,12 @@ static int gpci_card_setup(struct gpci_dev *gd)
 	/* From here on the card's interrupts are the shadow's. */
 	WRITE_ONCE(gd->shadow, true);
 	vp_modern_set_status(card, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	if (!cs && gd->netc_loaded)
+		return -EIO;	/* a loaded control state, no queue for it */
 	if (cs) {
 		ret = gpci_net_replay(gd);
+		if (!ret)
+			gd->netc_loaded = false;
 		for (u16 k = 0; k < n_held; k++)
 			cs->avail->ring[cs->avail_idx++ % cs->vrh.vring.num] =
 				(__force __virtio16)cpu_to_le16(held[k]);
@@ -879,6 +902,8 @@ static int gpci_svq_setup(struct gpci_dev *gd, u16 i)
 	u16 num = vq->num ?: vp_modern_get_queue_size(gpci_card(gd), i);
 	int ret;
 
+	if (s->ring)
+		return -EBUSY;	/* a failed relay the card may still read */
 	/* The window's last slot is the control replay page. */
 	if (!num || num > GPCI_VQ_NUM_MAX ||
 	    (u64)(i + 2) * GPCI_SVQ_STRIDE > GPCI_SHADOW_IOVA_SIZE)
@@ -935,11 +960,18 @@ int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx)
 
 	mutex_lock(&gd->shadow_lock);
 	ret = -EBUSY;
-	if (gd->shadow || s->active)
+	if (gd->shadow || s->active ||
+	    (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		goto out;
 	ret = gpci_svq_setup(gd, idx);
 	if (ret) {
-		gpci_svq_free(gd, s);
+		struct vdpa_mig_inflight *load = s->load;
+
+		/* A loaded state stays for the switch at DRIVER_OK. */
+		s->load = NULL;
+		if (ret != -EBUSY)
+			gpci_svq_free(gd, s);
+		s->load = load;
 		goto out;
 	}
 	vp_modern_set_queue_size(card, idx, s->vrh.vring.num);
@@ -969,6 +1001,8 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 	int ret;
 
 	lockdep_assert_held(&gd->shadow_lock);
+	if (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return -EIO;	/* a relay failed: only a reset helps */
 	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
 		return -EOPNOTSUPP;	/* vringh reads split rings only */
 	mutex_lock(&gd->map_lock);
@@ -1014,6 +1048,8 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 static bool gpci_shadow_loaded(struct gpci_dev *gd)
 {
 	lockdep_assert_held(&gd->shadow_lock);
+	if (gd->netc_loaded)
+		return true;
 	for (u16 i = 0; i < gd->nvqs; i++)
 		if (gd->vqs[i].svq.load)
 			return true;
@@ -1066,6 +1102,8 @@ void gpci_shadow_stop(struct gpci_dev *gd)
 {
 	mutex_lock(&gd->shadow_lock);
 	WRITE_ONCE(gd->shadow, false);
+	for (u16 i = 0; i < gd->nvqs; i++)
+		WRITE_ONCE(gd->vqs[i].svq.relay, false);
 	gd->suspended = false;
 	gd->shadow_pending = !!rcu_access_pointer(gd->log);
 	gd->status = 0;

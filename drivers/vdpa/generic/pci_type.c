@@ -124,7 +124,8 @@ static u16 gpci_net_max_pairs(struct gpci_dev *gd)
 {
 	__le16 max;
 
-	if (!(gd->device_features & BIT_ULL(VIRTIO_NET_F_MQ)))
+	if (!(gd->device_features & (BIT_ULL(VIRTIO_NET_F_MQ) |
+				     BIT_ULL(VIRTIO_NET_F_RSS))))
 		return 1;
 	gpci_type_config(gd, offsetof(struct virtio_net_config,
 				      max_virtqueue_pairs), &max, sizeof(max));
@@ -145,7 +146,9 @@ int gpci_cvq_index(struct gpci_dev *gd)
 {
 	if (!gd->netc || !gpci_driver_has(gd, VIRTIO_NET_F_CTRL_VQ))
 		return -1;
-	if (gpci_driver_has(gd, VIRTIO_NET_F_MQ))
+	/* 2N with MQ or RSS (virtio 1.2, 5.1.2). */
+	if (gpci_driver_has(gd, VIRTIO_NET_F_MQ) ||
+	    gpci_driver_has(gd, VIRTIO_NET_F_RSS))
 		return 2 * gpci_net_max_pairs(gd);
 	return 2;
 }
@@ -169,6 +172,7 @@ void gpci_net_reset(struct gpci_dev *gd)
 	mutex_lock(&gd->shadow_lock);
 	vdpa_gen_net_ctrl_reset(gd->netc, mac);
 	gd->netc_lost = false;
+	gd->netc_loaded = false;
 	mutex_unlock(&gd->shadow_lock);
 }
 
@@ -378,8 +382,10 @@ static int gpci_load_net(struct gpci_dev *gd, u32 type, const void *data,
 	memcpy(gd->netc, c, sizeof(*c));
 	gpci_net_card_mac(gd, mac);
 	vdpa_gen_net_ctrl_reset(c, mac);
-	if (memcmp(c, gd->netc, sizeof(*c)))
+	if (memcmp(c, gd->netc, sizeof(*c))) {
+		gd->netc_loaded = true;
 		gd->shadow_pending = true;
+	}
 out:
 	mutex_unlock(&gd->shadow_lock);
 	kfree(c);

@@ -933,7 +933,9 @@ int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms)
  * @id: head id of the chain the device returned
  * @len: bytes the device wrote into the chain
  *
- * The chain's descriptors go back on the free list.
+ * The chain's descriptors go back on the free list.  With
+ * VIRTIO_RING_F_EVENT_IDX, finding nothing asks for an interrupt at the
+ * next entry (used_event); the driver still kicks every time.
  *
  * Return: 1 if an entry was consumed, 0 if none is pending, -EIO if the
  * device returned an id that is not a chain head in flight.
@@ -945,6 +947,14 @@ int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len)
 	__u32 head;
 
 	used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+	if (used_idx == vq->last_used &&
+	    (vq->dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))) {
+		vq->avail->ring[vq->num] = htole16(vq->last_used);
+		/* used_event before the used index is read again. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		used_idx = le16toh(__atomic_load_n(&vq->used->idx,
+						   __ATOMIC_ACQUIRE));
+	}
 	if (used_idx == vq->last_used)
 		return 0;
 	e = &vq->used->ring[vq->last_used % vq->num];

@@ -7,8 +7,10 @@
  * uAPI from vdpa_migrate.ko; see vhc_use()). "Guest memory" is an anonymous
  * mapping of this process, made visible to the device through IOTLB v2
  * messages; every address handed to the device (rings, buffers) is an IOVA
- * inside that window. Rings are split rings without EVENT_IDX: the client
- * kicks after every batch and the device interrupts for every used entry.
+ * inside that window. Rings are split rings; the client kicks after every
+ * batch. Without EVENT_IDX the device interrupts for every used entry;
+ * with it, the client's used_event asks for the next one whenever it found
+ * the used ring empty (vhc_vq_get_used()).
  *
  * Functions return 0 (or a count) on success and a negative errno on
  * failure; they never exit the process, so tests decide what is fatal.

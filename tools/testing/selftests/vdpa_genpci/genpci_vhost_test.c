@@ -588,9 +588,14 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 }
 
 #define GP_CVQ		2
+/*
+ * EVENT_IDX too: in direct mode a relayed control queue's card then only
+ * interrupts when the relay moves its used_event along.
+ */
 #define GP_CTRL_FEATURES (BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | \
 			  BIT_ULL(VIRTIO_NET_F_CTRL_RX) | \
-			  BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR))
+			  BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+			  BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
 
 /* A unicast address for MAC tables, and one no filter takes. */
 static const __u8 gp_extra[6] = { 0x02, 0, 0, 0, 0x67, 0x77 };

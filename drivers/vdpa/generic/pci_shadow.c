@@ -946,7 +946,7 @@ static void gpci_shadow_unprepare(struct gpci_dev *gd)
 }
 
 /*
- * set_vq_ready of a net card's control queue, driven by a user-space
+ * A net card's control queue starting (DRIVER_OK) under a user-space
  * driver: the card gets our ring for it from the start, so that every
  * command it acknowledges is known (and can be replayed after the card
  * is reset for the shadow mode, a suspend or on a migration destination).

@@ -8,7 +8,7 @@
  * vdpa_gen_blk writes and checks, so blk states cross between the two
  * parents.
  *
- * net: a user-space driver's control queue is relayed from the start
+ * net: a user-space driver's control queue is relayed from DRIVER_OK on
  * (pci_shadow.c), so the parent sees every command the card acknowledges
  * and follows the state in the model vdpa_gen_net executes (net_ctrl.c).
  * Whenever the card is reset under a running driver (switch to shadow

@@ -209,7 +209,7 @@ u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx)
 	return gd->shared_irq >= 0 ? 1 : 1 + idx;
 }
 
-/* ---- virtqueues ---------------------------------------------------------- */
+/* ---- starting queues ------------------------------------------------------ */
 
 static bool gpci_packed(struct gpci_dev *gd)
 {
@@ -217,7 +217,7 @@ static bool gpci_packed(struct gpci_dev *gd)
 }
 
 /* A user-space driver: it mapped its memory into our domain. */
-static bool gpci_user_driver(struct gpci_dev *gd)
+bool gpci_user_driver(struct gpci_dev *gd)
 {
 	bool attached;
 
@@ -225,85 +225,6 @@ static bool gpci_user_driver(struct gpci_dev *gd)
 	attached = gd->attached;
 	mutex_unlock(&gd->map_lock);
 	return attached;
-}
-
-/*
- * Queue setup is recorded for the shadow rings, and reaches the card when
- * the queue is enabled (direct mode): on shadow rings, and for a relayed
- * control queue, the card's queues are ours.
- */
-static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
-			       u64 desc_area, u64 driver_area, u64 device_area)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq)
-		return -EINVAL;
-	if (READ_ONCE(vq->dev->shadow))
-		return -EBUSY;
-	vq->desc_area = desc_area;
-	vq->driver_area = driver_area;
-	vq->device_area = device_area;
-	return 0;
-}
-
-static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
-		return;
-	vq->num = num;
-	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
-}
-
-static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
-{
-	return to_gpci(vdpa)->vq_num_max;
-}
-
-/*
- * One value for every queue: the smallest maximum of the card.  Read right
- * after a reset, before a driver wrote its own sizes over them.
- */
-static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
-{
-	u32 max = GPCI_VQ_NUM_MAX;
-
-	for (u16 i = 0; i < gd->nvqs; i++) {
-		u16 n = vp_modern_get_queue_size(gpci_card(gd), i);
-
-		if (n)
-			max = min_t(u32, max, n);
-	}
-	return max;
-}
-
-static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
-{
-	struct gpci_dev *gd = to_gpci(vdpa);
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-
-	if (!vq)
-		return;
-	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
-		gpci_shadow_kick(gd);
-	else if (!READ_ONCE(gd->switching))
-		iowrite16(idx, vq->notify);
-	/* else the switch relays everything once the card restarted */
-}
-
-static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
-			   struct vdpa_callback *cb)
-{
-	struct gpci_vq *vq = gpci_vq(vdpa, idx);
-	unsigned long flags;
-
-	if (!vq)
-		return;
-	spin_lock_irqsave(&vq->cb_lock, flags);
-	vq->cb = *cb;
-	spin_unlock_irqrestore(&vq->cb_lock, flags);
 }
 
 /* Give the card queue @idx (the driver's ring unless @ours) and enable it. */
@@ -496,7 +417,86 @@ static u64 gpci_get_driver_features(struct vdpa_device *vdpa)
 	return to_gpci(vdpa)->driver_features;
 }
 
-/* ---- virtqueues: readiness and position --------------------------------- */
+/* ---- virtqueues ---------------------------------------------------------- */
+
+/*
+ * Queue setup is recorded for the shadow rings, and reaches the card when
+ * the queue is enabled (direct mode): on shadow rings, and for a relayed
+ * control queue, the card's queues are ours.
+ */
+static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+			       u64 desc_area, u64 driver_area, u64 device_area)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
+		return -EINVAL;
+	if (READ_ONCE(vq->dev->shadow))
+		return -EBUSY;
+	vq->desc_area = desc_area;
+	vq->driver_area = driver_area;
+	vq->device_area = device_area;
+	return 0;
+}
+
+static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
+		return;
+	vq->num = num;
+	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
+}
+
+static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	return to_gpci(vdpa)->vq_num_max;
+}
+
+/*
+ * One value for every queue: the smallest maximum of the card.  Read right
+ * after a reset, before a driver wrote its own sizes over them.
+ */
+static u16 gpci_read_vq_num_max(struct gpci_dev *gd)
+{
+	u32 max = GPCI_VQ_NUM_MAX;
+
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		u16 n = vp_modern_get_queue_size(gpci_card(gd), i);
+
+		if (n)
+			max = min_t(u32, max, n);
+	}
+	return max;
+}
+
+static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+
+	if (!vq)
+		return;
+	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
+		gpci_shadow_kick(gd);
+	else if (!READ_ONCE(gd->switching))
+		iowrite16(idx, vq->notify);
+	/* else the switch relays everything once the card restarted */
+}
+
+static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+			   struct vdpa_callback *cb)
+{
+	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	unsigned long flags;
+
+	if (!vq)
+		return;
+	spin_lock_irqsave(&vq->cb_lock, flags);
+	vq->cb = *cb;
+	spin_unlock_irqrestore(&vq->cb_lock, flags);
+}
 
 /*
  * A virtio-pci queue cannot be disabled once enabled (4.1.4.3.2): without

@@ -254,6 +254,7 @@ int gpci_card_reset(struct gpci_dev *gd);
 void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp);
 u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx);
 u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);
+bool gpci_user_driver(struct gpci_dev *gd);
 
 /* pci_shadow.c */
 void gpci_shadow_init(struct gpci_dev *gd);

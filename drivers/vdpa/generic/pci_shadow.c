@@ -87,30 +87,29 @@ static void gpci_log_notify(struct gpci_dev *gd, struct gpci_svq *s)
 
 /* ---- the driver's side ----------------------------------------------------- */
 
-/* A 16-bit field of the driver's rings, read through the IOTLB mirror. */
+/* @len bytes of driver memory at @iova, read through the IOTLB mirror. */
+static int gpci_svq_read(struct gpci_svq *s, u64 iova, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = len };
+	struct vringh_kiov kiov;
+
+	vringh_kiov_init(&kiov, &kv, 1);
+	kiov.used = 1;
+	return vringh_iov_pull_iotlb(&s->vrh, &kiov, buf, len) == len ?
+	       0 : -EFAULT;
+}
+
+/* A 16-bit field of the driver's rings (vring holds IOVAs). */
 static int gpci_svq_read16(struct gpci_svq *s, const __virtio16 *field,
 			   u16 *val)
 {
-	struct kvec kv = { .iov_base = (void *)field, .iov_len = sizeof(*val) };
-	struct vringh_kiov kiov;
 	__le16 v;
+	int ret;
 
-	vringh_kiov_init(&kiov, &kv, 1);
-	kiov.used = 1;
-	if (vringh_iov_pull_iotlb(&s->vrh, &kiov, &v, sizeof(v)) != sizeof(v))
-		return -EFAULT;
-	*val = le16_to_cpu(v);
-	return 0;
-}
-
-static int gpci_svq_read8(struct gpci_svq *s, u64 iova, u8 *val)
-{
-	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = 1 };
-	struct vringh_kiov kiov;
-
-	vringh_kiov_init(&kiov, &kv, 1);
-	kiov.used = 1;
-	return vringh_iov_pull_iotlb(&s->vrh, &kiov, val, 1) == 1 ? 0 : -EFAULT;
+	ret = gpci_svq_read(s, (u64)(uintptr_t)field, &v, sizeof(v));
+	if (!ret)
+		*val = le16_to_cpu(v);
+	return ret;
 }
 
 static int gpci_svq_driver_used(struct gpci_svq *s, u16 *val)
@@ -308,8 +307,8 @@ static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
 		d = &s->desc[i];
 		flags = le16_to_cpu((__force __le16)d->flags);
 		if ((flags & VRING_DESC_F_WRITE) && d->len) {
-			ret = gpci_svq_read8(s, le64_to_cpu((__force __le64)
-							    d->addr), &ack);
+			ret = gpci_svq_read(s, le64_to_cpu((__force __le64)
+							   d->addr), &ack, 1);
 			if (ret)
 				return ret;
 			break;
@@ -1005,11 +1004,8 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 		return -EIO;	/* a relay failed: only a reset helps */
 	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
 		return -EOPNOTSUPP;	/* vringh reads split rings only */
-	mutex_lock(&gd->map_lock);
-	ret = gd->attached ? 0 : -EOPNOTSUPP;
-	mutex_unlock(&gd->map_lock);
-	if (ret)
-		return ret;	/* in-kernel driver: no IOTLB to read rings by */
+	if (!gpci_user_driver(gd))
+		return -EOPNOTSUPP;	/* no IOTLB to read rings by */
 
 	WRITE_ONCE(gd->switching, true);
 	ret = gpci_shadow_prepare(gd);

@@ -113,8 +113,10 @@ for line in "${tests[@]}"; do
 	fi
 	if [ "$t" = kmemleak ] && [ -n "$KMEMLEAK" ]; then
 		echo "# RUN kmemleak (scan after the suite)"
+		t0=$SECONDS
 		kmemleak_scan
 		leaks=$(kmemleak_ours "$loaded_at")
+		echo "# kmemleak took $((SECONDS - t0)) s"
 		if [ -n "$leaks" ]; then
 			printf '%s\n' "$leaks" | sed 's/^/# /'
 			echo "not ok $i kmemleak # leaks"
@@ -140,9 +142,11 @@ for line in "${tests[@]}"; do
 	mark=$(dmesg | wc -l)
 	echo "vdpa-ktest: start $t" >/dev/kmsg
 	echo "# RUN $t"
+	t0=$SECONDS
 	(cd "$BUILD_DIR" && timeout -k 5 "$timeout" "${cmd[@]}") </dev/null 2>&1 | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	echo "vdpa-ktest: end $t rc=$rc" >/dev/kmsg
+	echo "# $t took $((SECONDS - t0)) s"
 	directive=""
 	if bad=$(bad_kmsg_since "$mark"); then
 		printf '%s\n' "$bad" | sed 's/^/# dmesg: /'

@@ -20,7 +20,8 @@
 # --kernel BZIMAGE (or env VM_KERNEL) boots that kernel instead of Debian's
 # /boot/vmlinuz-$KVER; it must have virtio-pci/9p/overlay built in (the debug
 # tier's kernel, scripts/debugkernel/), so the initramfs carries no modules.
-# Env: VM_KVM=1 uses KVM instead of TCG; KVER picks the Debian kernel.
+# Env: VM_KVM=1 uses KVM instead of TCG; KVER picks the Debian kernel;
+# VM_APPEND adds kernel command-line parameters.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,7 +92,7 @@ if [ $guest_qmp -eq 1 ]; then
 	qmp_opt="$qmp_opt -device virtserialport,bus=gqmp_ser.0,chardev=gqmp_cli,name=qmp"
 fi
 
-append="console=ttyS0,115200 loglevel=6 panic=-1 mitigations=off"
+append="console=ttyS0,115200 loglevel=6 panic=-1 mitigations=off${VM_APPEND:+ $VM_APPEND}"
 append="$append vm.stage2=$ROOT/scripts/vm/stage2.sh vm.cmd=$cmdfile vm.cwd=$PWD"
 
 tailpid=""

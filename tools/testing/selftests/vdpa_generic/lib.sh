@@ -19,11 +19,11 @@ bind_vdpa() {
 	local dev=$1 drv=$2 sys=/sys/bus/vdpa/devices/$1
 	echo "$drv" > "$sys/driver_override"
 	if [ -e "$sys/driver" ]; then
-		[ "$(basename "$(readlink "$sys/driver")")" = "$drv" ] && return 0
+		[ "$sys/driver" -ef "/sys/bus/vdpa/drivers/$drv" ] && return 0
 		echo "$dev" > "$sys/driver/unbind"
 	fi
 	echo "$dev" > /sys/bus/vdpa/drivers_probe
-	[ "$(basename "$(readlink "$sys/driver")")" = "$drv" ] ||
+	[ "$sys/driver" -ef "/sys/bus/vdpa/drivers/$drv" ] ||
 		fail "$dev did not bind to $drv"
 }
 
@@ -31,7 +31,7 @@ bind_vdpa() {
 vdpa_netdev() {
 	local n
 	for n in /sys/bus/vdpa/devices/"$1"/virtio*/net/*; do
-		[ -e "$n" ] && { basename "$n"; return 0; }
+		[ -e "$n" ] && { echo "${n##*/}"; return 0; }
 	done
 	return 1
 }

@@ -14,7 +14,7 @@ PCI=/sys/bus/pci/devices
 # gp_card KIND [N]: PCI function of the Nth (from 0) modern virtio card of
 # KIND (net, blk, rng, scsi), whoever drives it.
 gp_card() {
-	local id d n=${2:-0}
+	local id d v n=${2:-0}
 	case $1 in
 	net) id=0x1041 ;;
 	blk) id=0x1042 ;;
@@ -23,10 +23,11 @@ gp_card() {
 	*) fail "gp_card: unknown kind $1" ;;
 	esac
 	for d in "$PCI"/*; do
-		[ "$(cat "$d/vendor")" = 0x1af4 ] || continue
-		[ "$(cat "$d/device")" = "$id" ] || continue
+		gp_is_virtio "$d" || continue
+		read -r v <"$d/device"
+		[ "$v" = "$id" ] || continue
 		if [ "$n" -eq 0 ]; then
-			basename "$d"
+			echo "${d##*/}"
 			return 0
 		fi
 		n=$((n - 1))
@@ -34,9 +35,25 @@ gp_card() {
 	fail "no $1 card #${2:-0} (see vm.args)"
 }
 
+# These helpers run no program: on the sanitizer kernel under TCG every
+# fork and exec costs about a second, and they loop over every function.
+
+# gp_is_virtio DIR: whether the PCI function in sysfs DIR is a virtio one.
+gp_is_virtio() {
+	local v
+	read -r v <"$1/vendor" && [ "$v" = 0x1af4 ]
+}
+
+# gp_bound BDF DRIVER: whether that PCI driver drives the function.
+gp_bound() {
+	[ "$PCI/$1/driver" -ef "/sys/bus/pci/drivers/$2" ]
+}
+
 # gp_driver BDF: the PCI driver bound to a function, or nothing.
 gp_driver() {
-	[ -e "$PCI/$1/driver" ] && basename "$(readlink "$PCI/$1/driver")"
+	local l
+	[ -e "$PCI/$1/driver" ] && l=$(readlink "$PCI/$1/driver") &&
+		echo "${l##*/}"
 	return 0
 }
 
@@ -48,7 +65,7 @@ gp_bind_pci() {
 	echo "$drv" >"$PCI/$bdf/driver_override"
 	[ -e "$PCI/$bdf/driver" ] && echo "$bdf" >"$PCI/$bdf/driver/unbind"
 	echo "$bdf" >/sys/bus/pci/drivers_probe
-	[ "$(gp_driver "$bdf")" = "$want" ] || fail "$bdf did not bind to $want"
+	gp_bound "$bdf" "$want" || fail "$bdf did not bind to $want"
 }
 
 # gp_take BDF: hand a function to vdpa_gen_pci.
@@ -70,17 +87,15 @@ gp_add() {
 # gp_cleanup: delete every vDPA device on an admin-bound function and give
 # every virtio card back to virtio-pci. Safe to call more than once.
 gp_cleanup() {
-	local d dev
+	local d
 	for d in /sys/bus/vdpa/devices/*; do
-		[ -e "$d" ] || continue
-		dev=$(basename "$(readlink -f "$d/..")")
-		[ "$(gp_driver "$dev" 2>/dev/null)" = $GP_DRV ] &&
-			vdpa dev del "$(basename "$d")"
+		# $d/.. is the parent of the device, not of the link
+		[ "$d/../driver" -ef "/sys/bus/pci/drivers/$GP_DRV" ] &&
+			vdpa dev del "${d##*/}"
 	done
 	for d in "$PCI"/*; do
-		[ "$(cat "$d/vendor")" = 0x1af4 ] || continue
-		[ "$(gp_driver "$(basename "$d")")" = $GP_DRV ] &&
-			gp_give_back "$(basename "$d")"
+		gp_is_virtio "$d" && gp_bound "${d##*/}" $GP_DRV &&
+			gp_give_back "${d##*/}"
 	done
 	return 0
 }
@@ -101,7 +116,7 @@ gp_class_dev() {
 	local v n
 	v=$(gp_virtio "$1") || return 1
 	for n in "$v/$2"/*; do
-		[ -e "$n" ] && { basename "$n"; return 0; }
+		[ -e "$n" ] && { echo "${n##*/}"; return 0; }
 	done
 	return 1
 }

@@ -44,6 +44,7 @@ struct net_probe {
 
 #define NET_MAGIC	0x76647061	/* "vdpa" */
 #define NET_ETH_LEN	14
+#define NET_VLAN_LEN	4	/* 802.1Q tag, between source and type */
 #define NET_MIN_FRAME	(NET_ETH_LEN + (int)sizeof(struct net_probe))
 
 struct net_port {
@@ -52,6 +53,7 @@ struct net_port {
 	__u8 mac[6];
 	bool created;
 	struct net_port *peer;	/* where frames sent to it are received */
+	__u16 vid;	/* 802.1Q VLAN its frames carry; 0: untagged */
 	__u8 *txbuf;	/* NET_RING slots of NET_BUF_SIZE, indexed by head */
 	__u8 *rxbuf;
 };
@@ -161,6 +163,12 @@ static inline int net_start(struct net_port *p, unsigned int num)
 	return net_start_ctrl(p, num, 0, 0, NULL);
 }
 
+/* Bytes of the Ethernet header of @p's frames (with its VLAN tag). */
+static inline __u32 net_eth_len(const struct net_port *p)
+{
+	return NET_ETH_LEN + (p->vid ? NET_VLAN_LEN : 0);
+}
+
 /* Queue one probe frame of @plen payload bytes on @p's TX queue. */
 static inline int net_send(struct net_port *p, const __u8 *dst, __u32 seq,
 			   __u32 plen)
@@ -178,9 +186,15 @@ static inline int net_send(struct net_port *p, const __u8 *dst, __u32 seq,
 	frame = slot + NET_HDR_LEN;
 	memcpy(frame, dst, 6);
 	memcpy(frame + 6, p->mac, 6);
-	frame[12] = NET_ETHERTYPE >> 8;
-	frame[13] = NET_ETHERTYPE & 0xff;
-	probe = (struct net_probe *)(frame + NET_ETH_LEN);
+	if (p->vid) {
+		frame[12] = 0x81;	/* ETH_P_8021Q */
+		frame[13] = 0x00;
+		frame[14] = p->vid >> 8;
+		frame[15] = p->vid & 0xff;
+	}
+	frame[net_eth_len(p) - 2] = NET_ETHERTYPE >> 8;
+	frame[net_eth_len(p) - 1] = NET_ETHERTYPE & 0xff;
+	probe = (struct net_probe *)(frame + net_eth_len(p));
 	for (i = 0; i < plen; i++)
 		((__u8 *)(probe + 1))[i] = (__u8)(seq * 7 + i * 13);
 	probe->magic = htonl(NET_MAGIC);
@@ -192,7 +206,7 @@ static inline int net_send(struct net_port *p, const __u8 *dst, __u32 seq,
 	b[0].addr = slot;
 	b[0].len = NET_HDR_LEN;
 	b[1].addr = frame;
-	b[1].len = NET_MIN_FRAME + plen;
+	b[1].len = net_eth_len(p) + sizeof(*probe) + plen;
 	return vhc_vq_add(tx, b, 2, NULL, 0);
 }
 
@@ -219,24 +233,27 @@ static inline void net_check_rx(struct __test_metadata *_metadata,
 				struct net_rx_stats *st)
 {
 	const __u8 *frame = buf + NET_HDR_LEN;
+	__u32 seq, plen, eth = net_eth_len(txp);
 	const struct net_probe *probe;
-	__u32 seq, plen;
 
 	(void)rxp;
-	if (len < NET_HDR_LEN + NET_MIN_FRAME) {
+	if (len < NET_HDR_LEN + eth + sizeof(*probe)) {
 		TH_LOG("short frame: %u bytes", len);
 		st->bad++;
 		return;
 	}
-	probe = (const struct net_probe *)(frame + NET_ETH_LEN);
+	probe = (const struct net_probe *)(frame + eth);
 	seq = ntohl(probe->seq);
 	plen = ntohl(probe->len);
 	if (memcmp(frame, dst, 6) || memcmp(frame + 6, txp->mac, 6) ||
-	    frame[12] != NET_ETHERTYPE >> 8 ||
-	    frame[13] != (NET_ETHERTYPE & 0xff) ||
+	    (txp->vid && (frame[12] != 0x81 || frame[13] != 0 ||
+			  ((frame[14] << 8 | frame[15]) & 0xfff) !=
+			  txp->vid)) ||
+	    frame[eth - 2] != NET_ETHERTYPE >> 8 ||
+	    frame[eth - 1] != (NET_ETHERTYPE & 0xff) ||
 	    ntohl(probe->magic) != NET_MAGIC || seq >= NET_FRAMES ||
 	    plen != net_plen(seq) ||
-	    len != NET_HDR_LEN + NET_MIN_FRAME + plen ||
+	    len != NET_HDR_LEN + eth + sizeof(*probe) + plen ||
 	    ntohl(probe->csum) != net_fnv1a((const __u8 *)(probe + 1), plen)) {
 		TH_LOG("corrupt frame: len %u seq %u plen %u", len, seq, plen);
 		st->bad++;

@@ -595,7 +595,10 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 #define GP_CTRL_FEATURES (BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | \
 			  BIT_ULL(VIRTIO_NET_F_CTRL_RX) | \
 			  BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+			  BIT_ULL(VIRTIO_NET_F_CTRL_VLAN) | \
 			  BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
+/* The VLAN the filter lets in; every other one is dropped. */
+#define GP_VID		5
 
 /* A unicast address for MAC tables, and one no filter takes. */
 static const __u8 gp_extra[6] = { 0x02, 0, 0, 0, 0x67, 0x77 };
@@ -621,13 +624,14 @@ static int gp_ctrl(struct net_port *p, __u8 *ctrl, __u8 class, __u8 cmd,
 }
 
 /*
- * @p's driver turns promiscuous mode off and sets a MAC table of one
- * unicast address, @extra.
+ * @p's driver turns promiscuous mode off, sets a MAC table of one
+ * unicast address, @extra, and lets VLAN GP_VID in.
  */
 static void gp_ctrl_filter(struct __test_metadata *_metadata,
 			   struct net_port *p, __u8 *ctrl, const __u8 *extra)
 {
 	__u8 table[14] = { 1, 0, 0, 0 }, off = 0, bad = 0x7f;
+	__le16 vid = htole16(GP_VID);
 
 	memcpy(table + 4, extra, 6);	/* 1 unicast, then 0 multicast */
 	ASSERT_EQ(VIRTIO_NET_OK,
@@ -636,13 +640,18 @@ static void gp_ctrl_filter(struct __test_metadata *_metadata,
 	ASSERT_EQ(VIRTIO_NET_OK,
 		  gp_ctrl(p, ctrl, VIRTIO_NET_CTRL_MAC,
 			  VIRTIO_NET_CTRL_MAC_TABLE_SET, table, sizeof(table)));
+	ASSERT_EQ(VIRTIO_NET_OK,
+		  gp_ctrl(p, ctrl, VIRTIO_NET_CTRL_VLAN,
+			  VIRTIO_NET_CTRL_VLAN_ADD, &vid, sizeof(vid)));
 	/* An unknown class is refused and changes nothing. */
 	ASSERT_EQ(VIRTIO_NET_ERR, gp_ctrl(p, ctrl, bad, 0, &off, 1));
 }
 
 /*
- * @r's card filters: frames from @b for @foreign are dropped, those for
- * @r's own address and for @extra (its MAC table) all arrive.
+ * @r's card filters: frames from @b for @foreign, and those for @r's own
+ * address on a VLAN other than GP_VID, are dropped; those for @r's own
+ * address (untagged and on GP_VID) and for @extra (its MAC table) all
+ * arrive.
  */
 static void gp_filter_check(struct __test_metadata *_metadata,
 			    struct net_port *b, struct net_port *r,
@@ -654,6 +663,14 @@ static void gp_filter_check(struct __test_metadata *_metadata,
 	net_xfer(_metadata, b, r, foreign, 1000, &st, &tx_done);
 	EXPECT_EQ(NET_FRAMES, tx_done);
 	EXPECT_EQ(0u, st.frames + st.bad);
+	b->vid = GP_VID + 1;
+	net_xfer(_metadata, b, r, r->mac, 1000, &st, &tx_done);
+	EXPECT_EQ(NET_FRAMES, tx_done);
+	EXPECT_EQ(0u, st.frames + st.bad);
+	b->vid = GP_VID;
+	net_xfer(_metadata, b, r, r->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	b->vid = 0;
 	net_xfer(_metadata, b, r, r->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	net_xfer(_metadata, b, r, extra, NET_WAIT_MS, &st, &tx_done);
@@ -663,7 +680,8 @@ static void gp_filter_check(struct __test_metadata *_metadata,
 /*
  * What the driver sets through the control queue survives every reset of
  * the card: A's driver gives the card another address, turns promiscuous
- * mode off and puts one more unicast address in the MAC table.  The card
+ * mode off, puts one more unicast address in the MAC table and lets one
+ * VLAN in (QEMU's card then drops every other tagged frame).  The card
  * filters in direct mode; on shadow rings (the switch resets the card,
  * which forgets all that; the state is replayed); and on C after a
  * migration.  The state travels in the same records as vdpa_gen_net's.
@@ -674,8 +692,10 @@ TEST_F(gp_mig, ctrl_state)
 	struct net_port *a = &self->port[0], *b = &self->port[1];
 	struct net_port *c = &self->port[2];
 	struct vdpa_mig_rec_net_mac_table *tbl;
+	struct vdpa_mig_rec_net_vlan *vlan;
 	struct vdpa_mig_rec_net *net;
 	struct net_rx_stats st;
+	unsigned int i, vids = 0;
 	unsigned int tx_done;
 	__u8 on = 1, *ctrl;
 	void *blob;
@@ -700,8 +720,14 @@ TEST_F(gp_mig, ctrl_state)
 	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
 	net = gp_find_rec(blob, len, VDPA_MIG_REC_NET, GP_REC_ANY);
 	tbl = gp_find_rec(blob, len, VDPA_MIG_REC_NET_MAC_TABLE, GP_REC_ANY);
+	vlan = gp_find_rec(blob, len, VDPA_MIG_REC_NET_VLAN, GP_REC_ANY);
 	ASSERT_NE(NULL, net);
 	ASSERT_NE(NULL, tbl);
+	ASSERT_NE(NULL, vlan);
+	for (i = 0; i < 64; i++)
+		vids += __builtin_popcountll(le64toh(vlan->bitmap[i]));
+	EXPECT_EQ(1u, vids);
+	EXPECT_EQ(1ull << GP_VID, le64toh(vlan->bitmap[0]));
 	EXPECT_EQ(0u, le32toh(net->rx_mode));
 	EXPECT_EQ(1u, le32toh(net->mq_pairs));
 	EXPECT_EQ(0, memcmp(net->mac, a->mac, 6));

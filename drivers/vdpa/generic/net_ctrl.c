@@ -2,7 +2,8 @@
 /*
  * A virtio-net driver's control-queue state (virtio 1.2, 5.1.6.5): the
  * commands that change it, the RX filter it defines, and its records in a
- * migration state (VDPA_MIG_REC_NET, _NET_MAC_TABLE, _NET_VLAN).  Shared by
+ * migration state (VDPA_MIG_REC_NET, _NET_MAC_TABLE, _NET_VLAN,
+ * _NET_OFFLOADS).  Shared by
  * vdpa_gen_net and vdpa_gen_pci, see net_ctrl.h.
  */
 #include <linux/module.h>
@@ -35,7 +36,7 @@ static const u32 vdpa_gen_net_rx_flag[] = {
  * @mac: the address in the device's config space
  *
  * Promiscuous (a driver without VIRTIO_NET_F_CTRL_RX sees every frame for
- * it), one queue pair, empty MAC table, no VLAN.
+ * it), one queue pair, empty MAC table, no VLAN, the negotiated offloads.
  */
 void vdpa_gen_net_ctrl_reset(struct vdpa_gen_net_ctrl *c, const u8 *mac)
 {
@@ -172,6 +173,27 @@ static u8 vdpa_gen_net_ctrl_mq(struct vdpa_gen_net_ctrl *c, u64 features,
 	return VIRTIO_NET_OK;
 }
 
+/* Only offloads whose feature was negotiated may be switched on. */
+static u8 vdpa_gen_net_ctrl_offloads(struct vdpa_gen_net_ctrl *c,
+				     u64 features, u8 cmd, const u8 *data,
+				     size_t len)
+{
+	__le64 offloads_le;
+	u64 offloads;
+
+	if (!vdpa_gen_net_has(features, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
+	    cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET ||
+	    len < sizeof(offloads_le))
+		return VIRTIO_NET_ERR;
+	memcpy(&offloads_le, data, sizeof(offloads_le));
+	offloads = le64_to_cpu(offloads_le);
+	if (offloads & ~(features & VDPA_GEN_NET_GUEST_OFFLOADS))
+		return VIRTIO_NET_ERR;
+	c->offloads = offloads;
+	c->offloads_set = true;
+	return VIRTIO_NET_OK;
+}
+
 /**
  * vdpa_gen_net_ctrl_apply() - execute one control command on the state
  * @c: state
@@ -202,6 +224,9 @@ u8 vdpa_gen_net_ctrl_apply(struct vdpa_gen_net_ctrl *c, u64 features,
 	case VIRTIO_NET_CTRL_MQ:
 		return vdpa_gen_net_ctrl_mq(c, features, max_vqp, hdr->cmd,
 					    data, len);
+	case VIRTIO_NET_CTRL_GUEST_OFFLOADS:
+		return vdpa_gen_net_ctrl_offloads(c, features, hdr->cmd, data,
+						  len);
 	}
 	return VIRTIO_NET_ERR;
 }
@@ -270,14 +295,15 @@ static size_t vdpa_gen_net_table_size(void)
 /**
  * vdpa_gen_net_ctrl_state_size() - bytes vdpa_gen_net_ctrl_save() may add
  *
- * Return: the size of the three records, headers included.
+ * Return: the size of the four records, headers included.
  */
 size_t vdpa_gen_net_ctrl_state_size(void)
 {
-	return 3 * sizeof(struct vdpa_mig_rec_hdr) +
+	return 4 * sizeof(struct vdpa_mig_rec_hdr) +
 	       ALIGN(sizeof(struct vdpa_mig_rec_net), 8) +
 	       ALIGN(vdpa_gen_net_table_size(), 8) +
-	       ALIGN(sizeof(struct vdpa_mig_rec_net_vlan), 8);
+	       ALIGN(sizeof(struct vdpa_mig_rec_net_vlan), 8) +
+	       ALIGN(sizeof(struct vdpa_mig_rec_net_offloads), 8);
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_net_ctrl_state_size);
 
@@ -326,6 +352,15 @@ int vdpa_gen_net_ctrl_save(const struct vdpa_gen_net_ctrl *c,
 		le64_add_cpu(&vlan->bitmap[i / 64], BIT_ULL(i % 64));
 	ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_VLAN,
 				  VDPA_MIG_REC_F_MANDATORY, vlan, sizeof(*vlan));
+	if (!ret && c->offloads_set) {
+		struct vdpa_mig_rec_net_offloads off = {
+			.offloads = cpu_to_le64(c->offloads),
+		};
+
+		ret = vdpa_mig_put_record(w, VDPA_MIG_REC_NET_OFFLOADS,
+					  VDPA_MIG_REC_F_MANDATORY, &off,
+					  sizeof(off));
+	}
 out_free:
 	kfree(vlan);
 	kfree(tbl);
@@ -393,11 +428,33 @@ static int vdpa_gen_net_load_vlan(struct vdpa_gen_net_ctrl *c,
 	return 0;
 }
 
+/*
+ * Whether the offloads suit the driver's features is the parent's check
+ * at the commit, when they are known.
+ */
+static int vdpa_gen_net_load_offloads(struct vdpa_gen_net_ctrl *c,
+				      const struct vdpa_mig_rec_net_offloads *o,
+				      u32 len, bool commit)
+{
+	u64 offloads;
+
+	if (len < sizeof(*o))
+		return -EINVAL;
+	offloads = le64_to_cpu(o->offloads);
+	if ((offloads & ~VDPA_GEN_NET_GUEST_OFFLOADS) || o->reserved)
+		return -EINVAL;
+	if (commit) {
+		c->offloads = offloads;
+		c->offloads_set = true;
+	}
+	return 0;
+}
+
 /**
  * vdpa_gen_net_ctrl_load() - check, and with @commit take, one record
  * @c: state
  * @max_vqp: queue pairs the device has
- * @type: VDPA_MIG_REC_NET, _NET_MAC_TABLE or _NET_VLAN
+ * @type: VDPA_MIG_REC_NET, _NET_MAC_TABLE, _NET_VLAN or _NET_OFFLOADS
  * @data: the record's payload
  * @len: bytes at @data
  * @commit: false: only check
@@ -415,6 +472,8 @@ int vdpa_gen_net_ctrl_load(struct vdpa_gen_net_ctrl *c, u16 max_vqp,
 		return vdpa_gen_net_load_table(c, data, len, commit);
 	case VDPA_MIG_REC_NET_VLAN:
 		return vdpa_gen_net_load_vlan(c, data, len, commit);
+	case VDPA_MIG_REC_NET_OFFLOADS:
+		return vdpa_gen_net_load_offloads(c, data, len, commit);
 	}
 	return -EOPNOTSUPP;
 }

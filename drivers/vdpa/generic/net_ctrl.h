@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The state a virtio-net driver sets through its control queue (RX mode,
- * MAC address and table, VLAN filter, queue pairs), its migration records,
+ * MAC address and table, VLAN filter, queue pairs, guest offloads), its
+ * migration records,
  * and the RX filter it defines.  One model for both personalities that
  * have it: vdpa_gen_net executes the commands, vdpa_gen_pci watches the
  * ones its card acknowledged so that it can replay them on the card.
@@ -13,6 +14,7 @@
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
 #include <linux/types.h>
+#include <uapi/linux/virtio_net.h>
 
 struct vdpa_mig_writer;
 
@@ -31,6 +33,10 @@ struct vdpa_mig_writer;
  * @uni: extra unicast addresses of the MAC table
  * @multi: multicast addresses of the MAC table
  * @vlans: VLAN IDs the driver added
+ * @offloads: guest offloads set by VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET
+ *	(VDPA_GEN_NET_GUEST_OFFLOADS bits); only with @offloads_set
+ * @offloads_set: the driver sent that command since the reset (before, the
+ *	offloads are the negotiated ones)
  *
  * The owner serialises every access.
  */
@@ -43,7 +49,15 @@ struct vdpa_gen_net_ctrl {
 	u8 uni[VDPA_GEN_NET_MAC_TABLE][ETH_ALEN];
 	u8 multi[VDPA_GEN_NET_MAC_TABLE][ETH_ALEN];
 	DECLARE_BITMAP(vlans, VLAN_N_VID);
+	u64 offloads;
+	bool offloads_set;
 };
+
+/* Features VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET may switch (virtio 1.2). */
+#define VDPA_GEN_NET_GUEST_OFFLOADS \
+	(BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) | BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) | \
+	 BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) | BIT_ULL(VIRTIO_NET_F_GUEST_ECN) | \
+	 BIT_ULL(VIRTIO_NET_F_GUEST_UFO))
 
 void vdpa_gen_net_ctrl_reset(struct vdpa_gen_net_ctrl *c, const u8 *mac);
 u8 vdpa_gen_net_ctrl_apply(struct vdpa_gen_net_ctrl *c, u64 features,

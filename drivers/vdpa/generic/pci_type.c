@@ -318,6 +318,15 @@ int gpci_net_replay(struct gpci_dev *gd)
 				break;
 		}
 	}
+	if (!ret && c->offloads_set &&
+	    gpci_driver_has(gd, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)) {
+		__le64 offloads = cpu_to_le64(c->offloads);
+
+		memcpy(data, &offloads, sizeof(offloads));
+		ret = gpci_net_send(gd, buf, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				    VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+				    sizeof(offloads));
+	}
 	kfree(buf);
 	return ret;
 }
@@ -347,6 +356,10 @@ static int gpci_net_replayable(struct gpci_dev *gd,
 		return -EOPNOTSUPP;
 	if (!bitmap_empty(c->vlans, VLAN_N_VID) &&
 	    !gpci_driver_has(gd, VIRTIO_NET_F_CTRL_VLAN))
+		return -EOPNOTSUPP;
+	if (c->offloads_set &&
+	    (!gpci_driver_has(gd, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
+	     (c->offloads & ~gd->driver_features)))
 		return -EOPNOTSUPP;
 	return 0;
 }

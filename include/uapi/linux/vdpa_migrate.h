@@ -217,7 +217,7 @@ struct vdpa_mig_log_stop {
  */
 #define VDPA_MIG_MAGIC			0x47494d56	/* "VMIG" */
 #define VDPA_MIG_FORMAT_MAJOR		1
-#define VDPA_MIG_FORMAT_MINOR		0
+#define VDPA_MIG_FORMAT_MINOR		1	/* 1: VDPA_MIG_REC_NET_OFFLOADS */
 
 /**
  * struct vdpa_mig_blob_hdr - start of a device state blob
@@ -268,6 +268,7 @@ struct vdpa_mig_rec_hdr {
 #define VDPA_MIG_REC_NET		0x0100
 #define VDPA_MIG_REC_NET_MAC_TABLE	0x0101
 #define VDPA_MIG_REC_NET_VLAN		0x0102
+#define VDPA_MIG_REC_NET_OFFLOADS	0x0103	/* since 1.1 */
 #define VDPA_MIG_REC_BLK		0x0200
 #define VDPA_MIG_REC_SCSI		0x0300
 #define VDPA_MIG_REC_FS			0x0400
@@ -420,6 +421,21 @@ struct vdpa_mig_rec_net_mac_table {
  */
 struct vdpa_mig_rec_net_vlan {
 	__le64 bitmap[64];
+};
+
+/**
+ * struct vdpa_mig_rec_net_offloads - VDPA_MIG_REC_NET_OFFLOADS
+ * @offloads: the guest offloads the driver set with
+ *	VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: bits of the VIRTIO_NET_F_GUEST_*
+ *	features (CSUM, TSO4, TSO6, ECN, UFO)
+ * @reserved: 0
+ *
+ * Written (mandatory) only once the driver has sent that command; without
+ * it the offloads are the negotiated ones, as after a reset.
+ */
+struct vdpa_mig_rec_net_offloads {
+	__le64 offloads;
+	__le64 reserved;
 };
 
 /**

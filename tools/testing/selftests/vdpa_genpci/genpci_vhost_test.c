@@ -987,6 +987,30 @@ FIXTURE_TEARDOWN(gp_xmig)
 }
 
 /*
+ * Into @bad (room for @len + 32 bytes): @blob with a NET_OFFLOADS record
+ * of @plen payload bytes (16, or 8: too short), offloads 0, appended.
+ * Returns the record's payload; *@blen gets the new blob's size.
+ */
+static struct vdpa_mig_rec_net_offloads *
+gp_add_offloads(void *bad, const void *blob, size_t len, __u32 plen,
+		size_t *blen)
+{
+	struct vdpa_mig_blob_hdr *hdr = bad;
+	struct vdpa_mig_rec_hdr *h;
+
+	memcpy(bad, blob, len);
+	h = (void *)((__u8 *)bad + len);
+	memset(h, 0, sizeof(*h) + sizeof(struct vdpa_mig_rec_net_offloads));
+	h->type = htole32(VDPA_MIG_REC_NET_OFFLOADS);
+	h->flags = htole32(VDPA_MIG_REC_F_MANDATORY);
+	h->len = htole32(plen);
+	*blen = len + sizeof(*h) + plen;
+	hdr->nr_records = htole32(le32toh(hdr->nr_records) + 1);
+	hdr->total_len = htole64(*blen);
+	return (void *)(h + 1);
+}
+
+/*
  * Net records a PCI device cannot take: malformed ones (EINVAL), and ones
  * that would have to be replayed on the card (EOPNOTSUPP); @d stays reset.
  * Cases 7..10 append a NET_OFFLOADS record (the blob's driver did not
@@ -999,12 +1023,8 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 		EOPNOTSUPP, EOPNOTSUPP, EINVAL, EINVAL, EINVAL,
 		EINVAL, EOPNOTSUPP, EOPNOTSUPP, EINVAL, EINVAL, EINVAL,
 	};
-	struct {
-		struct vdpa_mig_rec_hdr h;
-		struct vdpa_mig_rec_net_offloads o;
-	} *off;
+	struct vdpa_mig_rec_net_offloads *off;
 	struct vdpa_mig_rec_net_mac_table *tbl;
-	struct vdpa_mig_blob_hdr *hdr;
 	struct vdpa_mig_rec_net_vlan *vlan;
 	struct vdpa_mig_rec_net *net;
 	__u8 status = 0xff;
@@ -1012,21 +1032,13 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 	size_t blen;
 	void *bad;
 
-	bad = malloc(len + sizeof(*off));
+	bad = malloc(len + 32);
 	ASSERT_NE(NULL, bad);
 	for (k = 0; k < ARRAY_SIZE(expect); k++) {
+		blen = len;
 		memcpy(bad, blob, len);
-		off = (void *)((__u8 *)bad + len);
-		memset(off, 0, sizeof(*off));
-		off->h.type = htole32(VDPA_MIG_REC_NET_OFFLOADS);
-		off->h.flags = htole32(VDPA_MIG_REC_F_MANDATORY);
-		off->h.len = htole32(sizeof(off->o));
-		blen = len + (k == 10 ? sizeof(off->h) + 8 : sizeof(*off));
-		if (k >= 7) {
-			hdr = bad;
-			hdr->nr_records = htole32(le32toh(hdr->nr_records) + 1);
-			hdr->total_len = htole64(blen);
-		}
+		off = k < 7 ? NULL :
+		      gp_add_offloads(bad, blob, len, k == 10 ? 8 : 16, &blen);
 		net = gp_find_rec(bad, len, VDPA_MIG_REC_NET, GP_REC_ANY);
 		tbl = gp_find_rec(bad, len, VDPA_MIG_REC_NET_MAC_TABLE,
 				  GP_REC_ANY);
@@ -1060,17 +1072,17 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 		case 7:	/* guest offloads, without CTRL_GUEST_OFFLOADS */
 			break;
 		case 8:	/* an offload that is no guest offload */
-			off->o.offloads = htole64(1ULL << VIRTIO_NET_F_MAC);
+			ASSERT_NE(NULL, off);
+			off->offloads = htole64(1ULL << VIRTIO_NET_F_MAC);
 			break;
 		case 9:	/* reserved bits */
-			off->o.reserved = htole64(1);
+			ASSERT_NE(NULL, off);
+			off->reserved = htole64(1);
 			break;
 		case 10: /* too short */
-			off->h.len = htole32(8);
 			break;
 		}
-		EXPECT_ERRNO(expect[k],
-			     vhc_mig_load(d, bad, k < 7 ? len : blen)) {
+		EXPECT_ERRNO(expect[k], vhc_mig_load(d, bad, blen)) {
 			TH_LOG("case %u", k);
 		}
 		ASSERT_EQ(0, vhc_get_status(d, &status));
@@ -1086,14 +1098,24 @@ TEST_F(gp_xmig, pci_to_software)
 	__u8 status = 0xff;
 	struct net_rx_stats st;
 	unsigned int tx_done;
-	void *blob;
-	size_t len;
+	void *blob, *bad;
+	size_t len, blen;
 
 	if (_metadata->skip)
 		return;
 	gp_shadow_save(_metadata, a, b, &blob, &len);
 	ASSERT_EQ(0, net_start(d, NET_RING));
-	gp_mig_move(_metadata, a, c, blob, len);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	/* vdpagen_net offers no guest offloads: a state with some fails. */
+	bad = malloc(len + 32);
+	ASSERT_NE(NULL, bad);
+	gp_add_offloads(bad, blob, len, 16, &blen);
+	EXPECT_ERRNO(EOPNOTSUPP, vhc_mig_load(&c->dev, bad, blen));
+	free(bad);
+	ASSERT_EQ(0, vhc_get_status(&c->dev, &status));
+	EXPECT_EQ(0u, status);
+	gp_mig_start(_metadata, a, c, blob, len);
 	/* Every RX buffer is one A's card held: C's driver adds none. */
 	EXPECT_EQ(0, c->dev.vqs[NET_RX_Q].num_free);
 	net_xfer(_metadata, d, c, c->mac, NET_WAIT_MS, &st, &tx_done);

@@ -377,10 +377,9 @@ static int vdpa_gen_net_load_record(struct vdpa_gen_dev *gdev, u32 type,
 
 	/*
 	 * This device offers no guest offloads: a driver that switched them
-	 * (the record exists only then) cannot move in.  Only the commit
-	 * knows the features.
+	 * (the record exists only then) cannot move in.
 	 */
-	if (type == VDPA_MIG_REC_NET_OFFLOADS && commit)
+	if (type == VDPA_MIG_REC_NET_OFFLOADS)
 		return -EOPNOTSUPP;
 	spin_lock(&net->lock);
 	ret = vdpa_gen_net_ctrl_load(&net->ctrl, net->max_vqp, type, data, len,

@@ -173,6 +173,23 @@ static u8 vdpa_gen_net_ctrl_mq(struct vdpa_gen_net_ctrl *c, u64 features,
 	return VIRTIO_NET_OK;
 }
 
+/**
+ * vdpa_gen_net_ctrl_offloads_set() - take guest offloads
+ * @c: state
+ * @features: the driver's features
+ * @offloads: the offloads in force, a subset of @features
+ *
+ * The negotiated offloads are what a reset gives: they leave @c as after
+ * one (no record, nothing to replay).
+ */
+void vdpa_gen_net_ctrl_offloads_set(struct vdpa_gen_net_ctrl *c,
+				    u64 features, u64 offloads)
+{
+	c->offloads_set = offloads != (features & VDPA_GEN_NET_GUEST_OFFLOADS);
+	c->offloads = c->offloads_set ? offloads : 0;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_net_ctrl_offloads_set);
+
 /* Only offloads whose feature was negotiated may be switched on. */
 static u8 vdpa_gen_net_ctrl_offloads(struct vdpa_gen_net_ctrl *c,
 				     u64 features, u8 cmd, const u8 *data,
@@ -189,8 +206,7 @@ static u8 vdpa_gen_net_ctrl_offloads(struct vdpa_gen_net_ctrl *c,
 	offloads = le64_to_cpu(offloads_le);
 	if (offloads & ~(features & VDPA_GEN_NET_GUEST_OFFLOADS))
 		return VIRTIO_NET_ERR;
-	c->offloads = offloads;
-	c->offloads_set = true;
+	vdpa_gen_net_ctrl_offloads_set(c, features, offloads);
 	return VIRTIO_NET_OK;
 }
 
@@ -430,7 +446,8 @@ static int vdpa_gen_net_load_vlan(struct vdpa_gen_net_ctrl *c,
 
 /*
  * Whether the offloads suit the driver's features is the parent's check
- * at the commit, when they are known.
+ * at the commit, when they are known; it then calls
+ * vdpa_gen_net_ctrl_offloads_set() to drop offloads a reset gives anyway.
  */
 static int vdpa_gen_net_load_offloads(struct vdpa_gen_net_ctrl *c,
 				      const struct vdpa_mig_rec_net_offloads *o,

@@ -34,9 +34,9 @@ struct vdpa_mig_writer;
  * @multi: multicast addresses of the MAC table
  * @vlans: VLAN IDs the driver added
  * @offloads: guest offloads set by VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET
- *	(VDPA_GEN_NET_GUEST_OFFLOADS bits); only with @offloads_set
- * @offloads_set: the driver sent that command since the reset (before, the
- *	offloads are the negotiated ones)
+ *	(VDPA_GEN_NET_GUEST_OFFLOADS bits); 0 without @offloads_set
+ * @offloads_set: the driver set offloads other than the negotiated ones,
+ *	which a reset gives
  *
  * The owner serialises every access.
  */
@@ -53,11 +53,17 @@ struct vdpa_gen_net_ctrl {
 	bool offloads_set;
 };
 
-/* Features VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET may switch (virtio 1.2). */
+/* virtio 1.3's guest UDP segmentation offloads; not in 6.1's uAPI. */
+#define VDPA_GEN_NET_F_GUEST_USO4	54
+#define VDPA_GEN_NET_F_GUEST_USO6	55
+
+/* Features VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET may switch. */
 #define VDPA_GEN_NET_GUEST_OFFLOADS \
 	(BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) | BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) | \
 	 BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) | BIT_ULL(VIRTIO_NET_F_GUEST_ECN) | \
-	 BIT_ULL(VIRTIO_NET_F_GUEST_UFO))
+	 BIT_ULL(VIRTIO_NET_F_GUEST_UFO) | \
+	 BIT_ULL(VDPA_GEN_NET_F_GUEST_USO4) | \
+	 BIT_ULL(VDPA_GEN_NET_F_GUEST_USO6))
 
 void vdpa_gen_net_ctrl_reset(struct vdpa_gen_net_ctrl *c, const u8 *mac);
 u8 vdpa_gen_net_ctrl_apply(struct vdpa_gen_net_ctrl *c, u64 features,
@@ -65,6 +71,8 @@ u8 vdpa_gen_net_ctrl_apply(struct vdpa_gen_net_ctrl *c, u64 features,
 bool vdpa_gen_net_ctrl_accept(const struct vdpa_gen_net_ctrl *c,
 			      bool vlan_filter, const u8 *frame,
 			      unsigned int len);
+void vdpa_gen_net_ctrl_offloads_set(struct vdpa_gen_net_ctrl *c,
+				    u64 features, u64 offloads);
 size_t vdpa_gen_net_ctrl_state_size(void);
 int vdpa_gen_net_ctrl_save(const struct vdpa_gen_net_ctrl *c,
 			   struct vdpa_mig_writer *w);

@@ -392,6 +392,9 @@ static int gpci_load_net(struct gpci_dev *gd, u32 type, const void *data,
 		ret = -EBUSY;
 	if (ret)
 		goto out;
+	if (c->offloads_set)
+		vdpa_gen_net_ctrl_offloads_set(c, gd->driver_features,
+					       c->offloads);
 	memcpy(gd->netc, c, sizeof(*c));
 	gpci_net_card_mac(gd, mac);
 	vdpa_gen_net_ctrl_reset(c, mac);

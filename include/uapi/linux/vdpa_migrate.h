@@ -210,7 +210,8 @@ struct vdpa_mig_log_stop {
  * format would misread the new one; a reader rejects another major version
  * (EPROTONOSUPPORT).  Minor versions add record types or append fields to
  * the end of a payload: a reader takes the fields it knows from a longer
- * payload, and a payload shorter than its version-1.0 size is malformed.
+ * payload, and a payload shorter than the size its record type first had
+ * is malformed.
  * A reader skips records it does not know unless VDPA_MIG_REC_F_MANDATORY
  * is set, in which case it rejects the blob (EOPNOTSUPP): a writer sets
  * that bit on every record without which the device would misbehave.
@@ -427,11 +428,12 @@ struct vdpa_mig_rec_net_vlan {
  * struct vdpa_mig_rec_net_offloads - VDPA_MIG_REC_NET_OFFLOADS
  * @offloads: the guest offloads the driver set with
  *	VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: bits of the VIRTIO_NET_F_GUEST_*
- *	features (CSUM, TSO4, TSO6, ECN, UFO)
+ *	features (CSUM, TSO4, TSO6, ECN, UFO, USO4 = 54, USO6 = 55)
  * @reserved: 0
  *
- * Written (mandatory) only once the driver has sent that command; without
- * it the offloads are the negotiated ones, as after a reset.
+ * Written (mandatory) only while the driver has other offloads than the
+ * negotiated ones; without the record the offloads are those, as after a
+ * reset.
  */
 struct vdpa_mig_rec_net_offloads {
 	__le64 offloads;

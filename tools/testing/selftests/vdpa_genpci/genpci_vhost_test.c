@@ -600,6 +600,30 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 /* The VLAN the filter lets in; every other one is dropped. */
 #define GP_VID		5
 
+/*
+ * Into @bad (room for @len + 32 bytes): @blob with a NET_OFFLOADS record
+ * of @plen payload bytes (16, or 8: too short), offloads 0, appended.
+ * Returns the record's payload; *@blen gets the new blob's size.
+ */
+static struct vdpa_mig_rec_net_offloads *
+gp_add_offloads(void *bad, const void *blob, size_t len, __u32 plen,
+		size_t *blen)
+{
+	struct vdpa_mig_blob_hdr *hdr = bad;
+	struct vdpa_mig_rec_hdr *h;
+
+	memcpy(bad, blob, len);
+	h = (void *)((__u8 *)bad + len);
+	memset(h, 0, sizeof(*h) + sizeof(struct vdpa_mig_rec_net_offloads));
+	h->type = htole32(VDPA_MIG_REC_NET_OFFLOADS);
+	h->flags = htole32(VDPA_MIG_REC_F_MANDATORY);
+	h->len = htole32(plen);
+	*blen = len + sizeof(*h) + plen;
+	hdr->nr_records = htole32(le32toh(hdr->nr_records) + 1);
+	hdr->total_len = htole64(*blen);
+	return (void *)(h + 1);
+}
+
 /* A unicast address for MAC tables, and one no filter takes. */
 static const __u8 gp_extra[6] = { 0x02, 0, 0, 0, 0x67, 0x77 };
 static const __u8 gp_foreign[6] = { 0x02, 0, 0, 0, 0x67, 0x88 };
@@ -691,16 +715,18 @@ TEST_F(gp_mig, ctrl_state)
 	static const __u8 mac[6] = { 0x02, 0, 0, 0, 0x67, 0x66 };
 	struct net_port *a = &self->port[0], *b = &self->port[1];
 	struct net_port *c = &self->port[2];
+	struct vdpa_mig_rec_net_offloads *off;
 	struct vdpa_mig_rec_net_mac_table *tbl;
 	struct vdpa_mig_rec_net_vlan *vlan;
 	struct vdpa_mig_rec_net *net;
-	struct net_rx_stats st;
 	unsigned int i, vids = 0;
-	__le64 offloads = 0;
+	struct net_rx_stats st;
+	void *blob, *off_blob;
 	unsigned int tx_done;
+	size_t len, off_len;
+	__le64 offloads = 0;
+	__u8 status = 0xff;
 	__u8 on = 1, *ctrl;
-	void *blob;
-	size_t len;
 
 	if (_metadata->skip)
 		return;
@@ -747,7 +773,25 @@ TEST_F(gp_mig, ctrl_state)
 	EXPECT_EQ(1u, le32toh(tbl->n_uni));
 	EXPECT_EQ(0u, le32toh(tbl->n_multi));
 	EXPECT_EQ(0, memcmp(tbl->mac[0], gp_extra, 6));
-	gp_mig_move(_metadata, a, c, blob, len);
+
+	/*
+	 * C refuses guest offloads whose feature A's driver did not
+	 * negotiate (at the commit: C is reset), and takes a record of the
+	 * negotiated ones (none), which a reset gives: nothing to replay, no
+	 * record when C saves.
+	 */
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	off_blob = malloc(len + 32);
+	ASSERT_NE(NULL, off_blob);
+	off = gp_add_offloads(off_blob, blob, len, 16, &off_len);
+	off->offloads = htole64(1ULL << VIRTIO_NET_F_GUEST_TSO4);
+	EXPECT_ERRNO(EOPNOTSUPP, vhc_mig_load(&c->dev, off_blob, off_len));
+	ASSERT_EQ(0, vhc_get_status(&c->dev, &status));
+	EXPECT_EQ(0u, status);
+	gp_add_offloads(off_blob, blob, len, 16, &off_len);
+	free(blob);
+	gp_mig_start(_metadata, a, c, off_blob, off_len);
 	gp_filter_check(_metadata, b, c, gp_extra, gp_foreign);
 
 	/* The control queue goes on working on C. */
@@ -756,6 +800,12 @@ TEST_F(gp_mig, ctrl_state)
 			  VIRTIO_NET_CTRL_RX_PROMISC, &on, 1));
 	net_xfer(_metadata, b, c, gp_foreign, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, gp_log_start(c));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&c->dev, &blob, &len));
+	EXPECT_EQ(NULL, gp_find_rec(blob, len, VDPA_MIG_REC_NET_OFFLOADS,
+				    GP_REC_ANY));
+	free(blob);
 }
 
 /*
@@ -987,30 +1037,6 @@ FIXTURE_TEARDOWN(gp_xmig)
 }
 
 /*
- * Into @bad (room for @len + 32 bytes): @blob with a NET_OFFLOADS record
- * of @plen payload bytes (16, or 8: too short), offloads 0, appended.
- * Returns the record's payload; *@blen gets the new blob's size.
- */
-static struct vdpa_mig_rec_net_offloads *
-gp_add_offloads(void *bad, const void *blob, size_t len, __u32 plen,
-		size_t *blen)
-{
-	struct vdpa_mig_blob_hdr *hdr = bad;
-	struct vdpa_mig_rec_hdr *h;
-
-	memcpy(bad, blob, len);
-	h = (void *)((__u8 *)bad + len);
-	memset(h, 0, sizeof(*h) + sizeof(struct vdpa_mig_rec_net_offloads));
-	h->type = htole32(VDPA_MIG_REC_NET_OFFLOADS);
-	h->flags = htole32(VDPA_MIG_REC_F_MANDATORY);
-	h->len = htole32(plen);
-	*blen = len + sizeof(*h) + plen;
-	hdr->nr_records = htole32(le32toh(hdr->nr_records) + 1);
-	hdr->total_len = htole64(*blen);
-	return (void *)(h + 1);
-}
-
-/*
  * Net records a PCI device cannot take: malformed ones (EINVAL), and ones
  * that would have to be replayed on the card (EOPNOTSUPP); @d stays reset.
  * Cases 7..10 append a NET_OFFLOADS record (the blob's driver did not
@@ -1107,7 +1133,11 @@ TEST_F(gp_xmig, pci_to_software)
 	ASSERT_EQ(0, net_start(d, NET_RING));
 	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
 	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
-	/* vdpagen_net offers no guest offloads: a state with some fails. */
+	/*
+	 * vdpagen_net offers no guest offloads and refuses their record (a
+	 * real source's driver would also have CTRL_GUEST_OFFLOADS, which
+	 * it does not offer either).
+	 */
 	bad = malloc(len + 32);
 	ASSERT_NE(NULL, bad);
 	gp_add_offloads(bad, blob, len, 16, &blen);

@@ -52,7 +52,7 @@ suite_timeout() {
 # run_suite DIR: boot one VM for the suite; its summary ("pass fail skip")
 # goes to $out/counts, its report lines to stdout.
 run_suite() {
-	local suite name out bdir qargs gq line vm_timeout start res p f s live
+	local suite name out bdir qargs gq line vm_timeout start res p f s live try rc
 	suite=$(cd "$1" && pwd)
 	name=$(basename "$suite")
 	out=$logs/$name
@@ -81,11 +81,19 @@ run_suite() {
 	[ "$jobs" -gt 1 ] || live=--live
 	echo "# suite $name, $tier tier (console: ${out#"$ROOT"/}/console.log${live:+; TAP follows live})"
 	start=$(date +%s)
-	# shellcheck disable=SC2086
-	"$ROOT/scripts/vm/run.sh" $live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
-		${kernel:+--kernel "$kernel"} --console "$out/console.log" --result "$out/result.log" \
-		-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" VDPA_ONLY="${VDPA_ONLY:-}" VDPA_HOST_SHARE=$jobs \
-		"$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || true
+	# A guest that hangs before the runner starts (run.sh: 126) gets one
+	# more boot; its console is kept as console.boothang.log.
+	for try in 1 2; do
+		rc=0
+		# shellcheck disable=SC2086
+		"$ROOT/scripts/vm/run.sh" $live --timeout "$vm_timeout" $gq --qemu-args "$qargs" \
+			${kernel:+--kernel "$kernel"} --console "$out/console.log" --result "$out/result.log" \
+			-- env VDPA_TIER=$tier VDPA_TIMEOUT_SCALE=$scale VDPA_QUICK="${VDPA_QUICK:-0}" VDPA_ONLY="${VDPA_ONLY:-}" VDPA_HOST_SHARE=$jobs \
+			"$ROOT/scripts/vm/ktest-runner.sh" "$suite" "$bdir" || rc=$?
+		[ "$rc" -eq 126 ] && [ $try -eq 1 ] || break
+		cp "$out/console.log" "$out/console.boothang.log"
+		echo "# $name: the VM hung while booting (console.boothang.log); booting again"
+	done
 	tr -d '\r' <"$out/result.log" >"$out/result.tap"
 	[ -n "$live" ] || cat "$out/result.tap"
 

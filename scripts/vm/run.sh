@@ -2,7 +2,8 @@
 # scripts/vm/run.sh - run one command inside a throw-away QEMU VM that sees the
 # host's root filesystem (read-only, tmpfs overlay) and the target kernel.
 #
-# usage: run.sh [--qemu-args "..."] [--qmp PATH] [--timeout SEC] [--mem MB]
+# usage: run.sh [--qemu-args "..."] [--qmp PATH] [--timeout SEC]
+#               [--boot-timeout SEC] [--mem MB]
 #               [--console FILE] [--result FILE] [--live] [--guest-qmp]
 #               [--kernel BZIMAGE] -- COMMAND...
 #
@@ -14,7 +15,10 @@
 # --qmp PATH: QMP unix socket for the host. --guest-qmp: QMP for the guest itself,
 # through the virtio-serial port "qmp" (see scripts/vm/qmp.py), so in-VM tests
 # can e.g. device_del their own cards.
-# Exit status: COMMAND's, or 125 if the VM crashed, hung or timed out.
+# Exit status: COMMAND's, 125 if the VM crashed, hung or timed out, or 126
+# if it never reached COMMAND within --boot-timeout seconds (env
+# VM_BOOT_TIMEOUT, default 240; 0: no limit): under TCG a guest now and
+# then spins forever early in boot, and a caller may then simply retry.
 # --qemu-args is split on white space (no quoting). The guest starts COMMAND in
 # the current directory (same path; /tmp is the guest's own, empty tmpfs).
 # --kernel BZIMAGE (or env VM_KERNEL) boots that kernel instead of Debian's
@@ -27,12 +31,14 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 KVER=$("$ROOT/scripts/kver.sh")
 qemu_args="" qmp="" guest_qmp=0 timeout=600 mem=2048 live=0
+boot_timeout=${VM_BOOT_TIMEOUT:-240}
 console="" result="" kernel=${VM_KERNEL:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--qemu-args) qemu_args="$qemu_args $2"; shift 2 ;;
 	--qmp) qmp=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--boot-timeout) boot_timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--console) console=$2; shift 2 ;;
 	--result) result=$2; shift 2 ;;
@@ -71,7 +77,7 @@ if [ -z "$result" ]; then
 	own_result=1
 fi
 gsock=$cmdfile.qmp
-trap 'rm -f "$cmdfile" "$gsock"; [ $own_result -eq 0 ] || rm -f "$result"' EXIT
+trap 'rm -f "$cmdfile" "$gsock" "$cmdfile.boothang"; [ $own_result -eq 0 ] || rm -f "$result"' EXIT
 printf 'exec' >"$cmdfile"
 printf ' %q' "$@" >>"$cmdfile"
 echo >>"$cmdfile"
@@ -113,8 +119,35 @@ timeout -k 10 "$timeout" qemu-system-x86_64 -nodefaults -no-user-config \
 	$qmp_opt $qemu_args </dev/null &
 qemu_pid=$!
 trap 'kill "$qemu_pid" 2>/dev/null; exit 130' INT TERM HUP
+# Boot watchdog: stage2.sh logs "vm: running" to the console when it starts
+# COMMAND; a guest that has not got there in time is stopped.
+dogpid=""
+if [ "$boot_timeout" -gt 0 ]; then
+	(
+		t=0
+		while kill -0 "$qemu_pid" 2>/dev/null; do
+			grep -q "vm: running" "$console" && exit 0
+			if [ $t -ge "$boot_timeout" ]; then
+				: >"$cmdfile.boothang"
+				kill "$qemu_pid" 2>/dev/null
+				exit 0
+			fi
+			sleep 1
+			t=$((t + 1))
+		done
+	) &
+	dogpid=$!
+fi
 wait "$qemu_pid" || true
 trap - INT TERM HUP
+if [ -n "$dogpid" ]; then
+	kill "$dogpid" 2>/dev/null || true
+	wait "$dogpid" 2>/dev/null || true
+fi
+if [ -e "$cmdfile.boothang" ]; then
+	echo "run.sh: the guest did not reach the command in ${boot_timeout}s (boot hung); console: $console" >&2
+	exit 126
+fi
 
 if [ -n "$tailpid" ]; then
 	sleep 0.5	# let tail print the last lines

@@ -9,7 +9,7 @@
 #                       kmemleak, UBSAN, failslab), built by "make dbgkernel"
 #   make test-dbg-quick test-dbg without the tests tagged "slow"
 #   make check          lint + test + test-dbg-quick (the CI entry point, see
-#                       .ci/run; a cold debug-kernel build alone takes ~20 min
+#                       .ci/run; a cold debug-kernel build alone takes ~9 min
 #                       on 2 cores, ccache outside the clone makes it cheap)
 #   make check-all      lint + test + test-dbg (both tiers, every test)
 #   make demo           boot the VM and run scripts/demo-in-vm.sh

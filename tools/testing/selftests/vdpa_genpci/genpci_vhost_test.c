@@ -1062,9 +1062,12 @@ static void gp_xmig_bad_net(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, bad);
 	for (k = 0; k < ARRAY_SIZE(expect); k++) {
 		blen = len;
-		memcpy(bad, blob, len);
-		off = k < 7 ? NULL :
-		      gp_add_offloads(bad, blob, len, k == 10 ? 8 : 16, &blen);
+		off = NULL;
+		if (k < 7)
+			memcpy(bad, blob, len);
+		else
+			off = gp_add_offloads(bad, blob, len, k == 10 ? 8 : 16,
+					      &blen);
 		net = gp_find_rec(bad, len, VDPA_MIG_REC_NET, GP_REC_ANY);
 		tbl = gp_find_rec(bad, len, VDPA_MIG_REC_NET_MAC_TABLE,
 				  GP_REC_ANY);

@@ -102,7 +102,7 @@ static irqreturn_t gpci_vq_irq(int irq, void *data)
 	struct gpci_vq *vq = data;
 
 	if (READ_ONCE(vq->dev->shadow) || READ_ONCE(vq->svq.relay))
-		gpci_shadow_kick(vq->dev);
+		gpci_shadow_kick(vq->dev, vq - vq->dev->vqs);
 	else
 		gpci_run_cb(&vq->cb_lock, &vq->cb);
 	return IRQ_HANDLED;
@@ -114,12 +114,12 @@ static irqreturn_t gpci_shared_irq(int irq, void *data)
 	struct gpci_dev *gd = data;
 
 	if (READ_ONCE(gd->shadow)) {
-		gpci_shadow_kick(gd);
+		gpci_shadow_kick_all(gd);
 		return IRQ_HANDLED;
 	}
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		if (READ_ONCE(gd->vqs[i].svq.relay))
-			gpci_shadow_kick(gd);
+			gpci_shadow_kick(gd, i);
 		else
 			gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
 	}
@@ -479,7 +479,7 @@ static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
 	if (!vq)
 		return;
 	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
-		gpci_shadow_kick(gd);
+		gpci_shadow_kick(gd, idx);
 	else if (!READ_ONCE(gd->switching))
 		iowrite16(idx, vq->notify);
 	/* else the switch relays everything once the card restarted */

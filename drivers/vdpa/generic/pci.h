@@ -112,6 +112,8 @@ struct gpci_svq {
  * @desc_area: driver's descriptor area (IOVA or DMA address)
  * @driver_area: driver's available ring
  * @device_area: driver's used ring
+ * @todo: bit %GPCI_VQ_TODO: the shadow worker has chains or completions
+ *	of this queue to relay (set by the interrupt handlers, atomic)
  * @svq: shadow state
  */
 struct gpci_vq {
@@ -126,8 +128,11 @@ struct gpci_vq {
 	u64 desc_area;
 	u64 driver_area;
 	u64 device_area;
+	unsigned long todo;
 	struct gpci_svq svq;
 };
+
+#define GPCI_VQ_TODO	0
 
 /**
  * struct gpci_dev - the vDPA device of a function (at most one)
@@ -167,7 +172,8 @@ struct gpci_vq {
  * @suspended: suspended by the bus driver: nothing is relayed and the card
  *	is reset; what it held is in flight until resume or reset
  * @status: the status the driver sees while @shadow (the card's is ours)
- * @shadow_work: relays chains and completions of every shadowed queue
+ * @shadow_work: relays chains and completions of the queues marked
+ *	%GPCI_VQ_TODO
  * @switches: switches into shadow mode since the device was added
  * @log: dirty log of address space 0, or NULL; published under
  *	@shadow_lock, read by the worker under rcu_read_lock()
@@ -262,7 +268,8 @@ int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx);
 int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len);
 int gpci_shadow_start(struct gpci_dev *gd, u8 status);
 void gpci_shadow_stop(struct gpci_dev *gd);
-void gpci_shadow_kick(struct gpci_dev *gd);
+void gpci_shadow_kick(struct gpci_dev *gd, u16 idx);
+void gpci_shadow_kick_all(struct gpci_dev *gd);
 int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 			 struct vdpa_vq_state *state);
 int gpci_suspend(struct vdpa_device *vdpa);

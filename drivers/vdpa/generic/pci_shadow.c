@@ -398,34 +398,52 @@ again:
 	return 0;
 }
 
+/* Relay queue @i's completions, then its new chains; shadow_lock held. */
+static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
+{
+	struct gpci_svq *s = &gd->vqs[i].svq;
+	int ret;
+
+	lockdep_assert_held(&gd->shadow_lock);
+	/*
+	 * In direct mode only a relayed control queue is ours; a loaded one
+	 * waits for the switch at DRIVER_OK.
+	 */
+	if (gd->suspended || !s->active ||
+	    (!gd->shadow && (!s->relay || s->load)))
+		return;
+	ret = gpci_svq_complete(gd, i);
+	if (!ret)
+		ret = gpci_svq_relay(gd, i);
+	if (ret)
+		gpci_shadow_fail(gd, ret == -E2BIG ? "chain too long" :
+				 "ring not accessible or corrupt");
+}
+
+/* The queues an interrupt or a kick marked, and only those. */
 static void gpci_shadow_work(struct work_struct *work)
 {
 	struct gpci_dev *gd = container_of(work, struct gpci_dev, shadow_work);
 
 	mutex_lock(&gd->shadow_lock);
-	for (u16 i = 0; !gd->suspended && i < gd->nvqs; i++) {
-		struct gpci_svq *s = &gd->vqs[i].svq;
-		int ret;
-
-		/*
-		 * In direct mode only a relayed control queue is ours; a
-		 * loaded one waits for the switch at DRIVER_OK.
-		 */
-		if (!s->active || (!gd->shadow && (!s->relay || s->load)))
-			continue;
-		ret = gpci_svq_complete(gd, i);
-		if (!ret)
-			ret = gpci_svq_relay(gd, i);
-		if (ret)
-			gpci_shadow_fail(gd, ret == -E2BIG ? "chain too long" :
-					 "ring not accessible or corrupt");
-	}
+	for (u16 i = 0; i < gd->nvqs; i++)
+		if (test_and_clear_bit(GPCI_VQ_TODO, &gd->vqs[i].todo))
+			gpci_shadow_run(gd, i);
 	mutex_unlock(&gd->shadow_lock);
 }
 
-/* From kick_vq and the card's interrupts. */
-void gpci_shadow_kick(struct gpci_dev *gd)
+/* From kick_vq and the card's interrupts (queue @idx), any context. */
+void gpci_shadow_kick(struct gpci_dev *gd, u16 idx)
 {
+	set_bit(GPCI_VQ_TODO, &gd->vqs[idx].todo);
+	schedule_work(&gd->shadow_work);
+}
+
+/* Every queue has work: after a switch, a resume, a shared vector. */
+void gpci_shadow_kick_all(struct gpci_dev *gd)
+{
+	for (u16 i = 0; i < gd->nvqs; i++)
+		set_bit(GPCI_VQ_TODO, &gd->vqs[i].todo);
 	schedule_work(&gd->shadow_work);
 }
 
@@ -1036,7 +1054,7 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 	dev_info(&gd->vdpa.dev,
 		 "shadow rings on in %lld us, %u buffer(s) handed over again\n",
 		 ktime_us_delta(ktime_get(), t0), outstanding);
-	schedule_work(&gd->shadow_work);
+	gpci_shadow_kick_all(gd);
 	return 0;
 }
 
@@ -1221,7 +1239,7 @@ static int gpci_resume(struct vdpa_device *vdpa)
 		ret = -EIO;
 		goto out;
 	}
-	schedule_work(&gd->shadow_work);
+	gpci_shadow_kick_all(gd);
 out:
 	mutex_unlock(&gd->shadow_lock);
 	return ret;

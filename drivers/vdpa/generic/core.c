@@ -228,27 +228,44 @@ static u16 *vdpa_gen_vq_head_at(struct vdpa_gen_vq *vq, u16 pos)
 	return &vq->heads[pos % VDPA_GEN_VQ_NUM_MAX];
 }
 
-/* Forget held and replayed chains; vq->lock held. */
+/* Forget held, replayed and skipped chains; vq->lock held. */
 static void vdpa_gen_vq_forget(struct vdpa_gen_vq *vq)
 {
 	vq->n_held = 0;
 	vq->n_replay = 0;
+	vq->n_skip = 0;
 	vq->last_replay = false;
 }
 
 /*
+ * Held chains go back to the ring, to be taken again (and checked) from
+ * the oldest on; the holes between them are stepped over again.  Called
+ * with vq->lock held on a started queue.
+ */
+static void vdpa_gen_vq_rewind(struct vdpa_gen_vq *vq)
+{
+	u16 window = vq->vring.last_avail_idx - vq->held_base;
+
+	if (!vq->n_held)
+		return;
+	vringh_abandon_iotlb(&vq->vring, window);
+	vq->n_skip += window - vq->n_held;
+	vq->n_replay += vq->n_held;
+	vq->n_held = 0;
+}
+
+/*
  * Called with vq->lock held.  Nothing is in flight across a stop: held
- * chains go back to the ring, to be taken again when the queue restarts,
- * and used catches up with avail.
+ * chains go back to the ring, to be taken again when the queue restarts
+ * from the used index it reached.
  */
 static void vdpa_gen_vq_stop(struct vdpa_gen_vq *vq)
 {
 	if (vq->started) {
-		vq->avail_base = vq->vring.last_avail_idx - vq->n_held;
-		vq->n_replay += vq->n_held;
-		vq->n_held = 0;
+		vdpa_gen_vq_rewind(vq);
+		vq->avail_base = vq->vring.last_avail_idx;
+		vq->used_base = vq->vring.last_used_idx + vq->vring.completed;
 	}
-	vq->used_base = vq->avail_base;
 	vq->started = false;
 }
 
@@ -368,8 +385,17 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_running);
 
 int vdpa_gen_vq_get(struct vdpa_gen_vq *vq, u16 *head)
 {
-	u16 pos = vq->vring.last_avail_idx;
+	u16 pos;
 	int ret;
+
+	/* What the source of a loaded state used is neither read nor run. */
+	while (vq->n_skip &&
+	       *vdpa_gen_vq_head_at(vq, vq->vring.last_avail_idx) ==
+	       VDPA_GEN_HEAD_USED) {
+		vq->vring.last_avail_idx++;
+		vq->n_skip--;
+	}
+	pos = vq->vring.last_avail_idx;
 
 	/* Handlers run in process context: the iov may grow with GFP_KERNEL. */
 	ret = vringh_getdesc_iotlb(&vq->vring, &vq->riov, &vq->wiov, head,
@@ -427,7 +453,11 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_put_back);
 int vdpa_gen_vq_hold(struct vdpa_gen_vq *vq, u16 head)
 {
 	lockdep_assert_held(&vq->lock);
-	if (vq->n_held >= vq->vring.vring.num) {
+	if (!vq->n_held)
+		vq->held_base = vq->vring.last_avail_idx - 1;
+	/* Holes count: the heads of a whole ring's positions are kept. */
+	if ((u16)(vq->vring.last_avail_idx - vq->held_base) >
+	    vq->vring.vring.num) {
 		vdpa_gen_fail(vq->dev, "more requests than queue entries");
 		return -ENOSPC;
 	}
@@ -441,12 +471,10 @@ EXPORT_SYMBOL_GPL(vdpa_gen_vq_hold);
 void vdpa_gen_vq_unhold(struct vdpa_gen_vq *vq)
 {
 	lockdep_assert_held(&vq->lock);
-	if (!vq->started || !vq->n_held)
+	if (!vq->started)
 		return;
 	/* Their heads stay recorded: vdpa_gen_vq_get() checks them. */
-	vringh_abandon_iotlb(&vq->vring, vq->n_held);
-	vq->n_replay += vq->n_held;
-	vq->n_held = 0;
+	vdpa_gen_vq_rewind(vq);
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_unhold);
 
@@ -716,12 +744,22 @@ static int vdpa_gen_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 		return -EINVAL;
 	/*
 	 * Held chains count as not taken: a user that knows nothing of
-	 * requests in flight restarts from the oldest and loses none.
+	 * requests in flight restarts from the oldest and loses none.  Holes
+	 * of a loaded state (used out of order) have no such index.
 	 */
 	mutex_lock(&vq->lock);
-	state->split.avail_index = vq->started ?
-				   vq->vring.last_avail_idx - vq->n_held :
-				   vq->avail_base;
+	if (vq->n_skip || (vq->started && vq->n_held &&
+			   (u16)(vq->vring.last_avail_idx - vq->held_base) !=
+			   vq->n_held)) {
+		mutex_unlock(&vq->lock);
+		return -EOPNOTSUPP;
+	}
+	if (!vq->started)
+		state->split.avail_index = vq->avail_base;
+	else if (vq->n_held)
+		state->split.avail_index = vq->held_base;
+	else
+		state->split.avail_index = vq->vring.last_avail_idx;
 	mutex_unlock(&vq->lock);
 	return 0;
 }
@@ -943,84 +981,116 @@ static int vdpa_gen_resume(struct vdpa_device *vdpa)
 	return 0;
 }
 
+/* Add the positions in [@from, @to) that are no holes to @st's list. */
+static int vdpa_gen_vq_list(struct vdpa_gen_vq *vq,
+			    struct vdpa_mig_vq_state *st, u16 from, u16 to)
+{
+	for (u16 pos = from; pos != to; pos++) {
+		u16 head = *vdpa_gen_vq_head_at(vq, pos);
+
+		if (head == VDPA_GEN_HEAD_USED)
+			continue;
+		if (st->n_inflight >= st->max_inflight)
+			return -ENOSPC;
+		st->inflight[st->n_inflight].head = cpu_to_le32(head);
+		st->inflight[st->n_inflight].avail_pos = cpu_to_le32(pos);
+		st->n_inflight++;
+	}
+	return 0;
+}
+
 /*
  * Migration: a queue's position.  Handlers use every chain they take
  * before they return, except the chains a type holds (vdpa_gen_vq_hold()),
  * and suspend waits for them.  Held chains are the last ones taken, so a
- * suspended queue is in flight exactly from used to avail: those are
- * reported, oldest first.  A stopped queue has nothing in flight.
+ * suspended queue is in flight from the oldest held chain to avail, holes
+ * aside: those are reported, oldest first.  Chains put back or loaded to
+ * be run again count as not taken yet, unless holes are still ahead of
+ * them: then avail stays the loaded one and they are listed too.
  */
 static int vdpa_gen_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				     struct vdpa_mig_vq_state *st)
 {
 	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
 	int ret = 0;
-	u16 i, pos;
+	u16 next;
 
 	if (!vq)
 		return -EINVAL;
 	memset(st, 0, offsetof(struct vdpa_mig_vq_state, max_inflight));
 	mutex_lock(&vq->lock);
 	if (!vq->started) {
-		st->avail_idx = vq->avail_base;
+		next = vq->avail_base;
 		st->used_idx = vq->used_base;
-		goto out;
+	} else {
+		next = vq->vring.last_avail_idx;
+		/* vringh counts completions not yet notified separately. */
+		st->used_idx = (u16)(vq->vring.last_used_idx +
+				     vq->vring.completed);
+		if (vq->n_held)
+			ret = vdpa_gen_vq_list(vq, st, vq->held_base, next);
 	}
-	st->avail_idx = vq->vring.last_avail_idx;
-	/* vringh counts completions not yet notified separately. */
-	st->used_idx = (u16)(vq->vring.last_used_idx + vq->vring.completed);
-	if (vq->n_held > st->max_inflight) {
-		ret = -ENOSPC;
-		goto out;
-	}
-	pos = vq->vring.last_avail_idx - vq->n_held;
-	for (i = 0; i < vq->n_held; i++, pos++) {
-		st->inflight[i].head = cpu_to_le32(*vdpa_gen_vq_head_at(vq, pos));
-		st->inflight[i].avail_pos = cpu_to_le32(pos);
-	}
-	st->n_inflight = vq->n_held;
-out:
+	st->avail_idx = vq->n_skip ? vq->replay_end : next;
+	if (!ret && vq->n_skip)
+		ret = vdpa_gen_vq_list(vq, st, next, vq->replay_end);
 	mutex_unlock(&vq->lock);
 	return ret;
 }
 
 /*
- * Loading: the device takes requests in ring order, so it can run in-flight
- * requests again only if they are the last ones taken (available positions
- * avail - n .. avail - 1) and everything before them was used: it then
- * starts n entries earlier, and checks that each of those positions still
- * holds the recorded head when it takes it.  Anything else (a source that
- * completes out of order) is refused before anything changes.
+ * Loading: the device takes requests in ring order.  It starts at the
+ * oldest in-flight position and its used index at the state's; between
+ * there and avail, each position is either in flight, to be taken again
+ * (and checked to still hold the recorded head when it is taken), or was
+ * used by the source out of order, to be stepped over without reading it.
+ * The list must name each position once, oldest first, and account for
+ * every request between used and avail; anything else is refused before
+ * anything changes.
  */
 static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				     const struct vdpa_mig_vq_state *st)
 {
 	struct vdpa_gen_vq *vq = vdpa_gen_get_vq(vdpa, idx);
-	u16 avail = st->avail_idx, start = avail - st->n_inflight;
+	u16 avail = st->avail_idx, first = avail, prev = 0;
 	u32 i;
 
 	if (!vq || st->avail_idx > U16_MAX || st->used_idx > U16_MAX)
 		return -EINVAL;
-	if ((u16)st->used_idx != start)
-		return -EOPNOTSUPP;
 	if (st->n_inflight > VDPA_GEN_VQ_NUM_MAX)
 		return -EINVAL;
-	for (i = 0; i < st->n_inflight; i++)
-		if (le32_to_cpu(st->inflight[i].avail_pos) != (u16)(start + i))
-			return -EOPNOTSUPP;
+	/* Requests neither used nor listed: nothing could run them. */
+	if ((u16)(avail - st->used_idx) != st->n_inflight)
+		return -EOPNOTSUPP;
+	for (i = 0; i < st->n_inflight; i++) {
+		u16 pos = le32_to_cpu(st->inflight[i].avail_pos);
+		u16 dist = avail - pos;
+
+		if (!dist || dist > VDPA_GEN_VQ_NUM_MAX || (i && dist >= prev) ||
+		    le32_to_cpu(st->inflight[i].head) >= VDPA_GEN_HEAD_USED)
+			return -EINVAL;
+		if (!i)
+			first = pos;
+		prev = dist;
+	}
 
 	mutex_lock(&vq->lock);
 	if (vq->started) {
 		mutex_unlock(&vq->lock);
 		return -EBUSY;
 	}
-	vq->avail_base = start;
-	vq->used_base = start;
+	vq->avail_base = first;
+	vq->used_base = st->used_idx;
 	vdpa_gen_vq_forget(vq);
-	for (i = 0; i < st->n_inflight; i++)
-		*vdpa_gen_vq_head_at(vq, start + i) =
-			le32_to_cpu(st->inflight[i].head);
+	for (u16 pos = first; pos != avail; pos++)
+		*vdpa_gen_vq_head_at(vq, pos) = VDPA_GEN_HEAD_USED;
+	for (i = 0; i < st->n_inflight; i++) {
+		u16 pos = le32_to_cpu(st->inflight[i].avail_pos);
+
+		*vdpa_gen_vq_head_at(vq, pos) = le32_to_cpu(st->inflight[i].head);
+	}
 	vq->n_replay = st->n_inflight;
+	vq->n_skip = (u16)(avail - first) - st->n_inflight;
+	vq->replay_end = avail;
 	mutex_unlock(&vq->lock);
 	return 0;
 }

@@ -39,6 +39,8 @@
 #include <uapi/linux/virtio_ring.h>
 
 #define VDPA_GEN_VQ_NUM_MAX	1024
+/* &vdpa_gen_vq.heads of a position the source used (no split head is). */
+#define VDPA_GEN_HEAD_USED	U16_MAX
 #define VDPA_GEN_VQ_ALIGN	PAGE_SIZE
 #define VDPA_GEN_MAX_AS		2
 #define VDPA_GEN_MAX_GROUPS	2
@@ -79,14 +81,20 @@ struct vdpa_mig_log;
  * @used_base: last_used_idx to start from when started; equal to
  *	@avail_base unless a loaded migration state left requests in flight
  * @heads: head of the chain taken at each available position, indexed
- *	by position modulo VDPA_GEN_VQ_NUM_MAX; valid for the @n_held
- *	positions before the next one to take and the @n_replay from it on
- * @n_held: chains taken and held in flight (vdpa_gen_vq_hold()): the
- *	last @n_held taken, in ring order; every chain taken before them
- *	was used
+ *	by position modulo VDPA_GEN_VQ_NUM_MAX, or %VDPA_GEN_HEAD_USED for
+ *	a position a loaded state says the source already used (a "hole");
+ *	valid from @held_base (while @n_held) or the next position to take,
+ *	up to @replay_end (while @n_skip) or the last @n_replay positions
+ * @n_held: chains taken and held in flight (vdpa_gen_vq_hold()): every
+ *	chain taken from @held_base on, in ring order, holes aside; every
+ *	chain taken before them was used
+ * @held_base: available position of the oldest held chain
  * @n_replay: chains put back by vdpa_gen_vq_unhold() or loaded as in
  *	flight with a migration state, to be taken again from the next
  *	available position on; each must come back with its recorded head
+ * @n_skip: holes still ahead of the next available position, all before
+ *	@replay_end: vdpa_gen_vq_get() steps over them without reading them
+ * @replay_end: the loaded state's available index, while @n_skip
  * @last_replay: the chain vdpa_gen_vq_get() took last was one of those
  */
 struct vdpa_gen_vq {
@@ -109,7 +117,10 @@ struct vdpa_gen_vq {
 	u16 used_base;
 	u16 *heads;
 	u16 n_held;
+	u16 held_base;
 	u16 n_replay;
+	u16 n_skip;
+	u16 replay_end;
 	bool last_replay;
 };
 

@@ -985,6 +985,157 @@ TEST_F(mig_blk, load_inflight_wrong_head)
 	EXPECT_EQ(0xff, req[0].status);
 }
 
+/* Holes of load_out_of_order: the writes the source used out of order. */
+static bool mig_blk_hole(int i)
+{
+	return i == 1 || i == 3;
+}
+
+/*
+ * Rewrite @blob (A held writes 0 .. MIG_BLK_HELD - 1) into the state of a
+ * source that used writes 1 and 3 out of order: used 2, the others in
+ * flight.  @bad picks a list the destination cannot run: 1 out of order,
+ * 2 a position twice, 3 one request less than used and avail leave open.
+ */
+static void mig_blk_holes(struct __test_metadata *_metadata, void *blob,
+			  size_t len, int bad)
+{
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	struct vdpa_mig_rec_hdr *h;
+	struct vdpa_mig_inflight tmp;
+	__u32 i, n = 0;
+
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ, 0);
+	ASSERT_NE(NULL, h);
+	vq = (void *)(h + 1);
+	vq->used_idx = htole32(bad == 3 ? 3 : 2);
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	in = (void *)(h + 1);
+	ASSERT_EQ((__u32)MIG_BLK_HELD, le32toh(in->count));
+	for (i = 0; i < MIG_BLK_HELD; i++)
+		if (!mig_blk_hole(i))
+			in->req[n++] = in->req[i];
+	/* The record keeps its length; the entries after count are unused. */
+	in->count = htole32(n);
+	if (bad == 1) {
+		tmp = in->req[0];
+		in->req[0] = in->req[1];
+		in->req[1] = tmp;
+	} else if (bad == 2) {
+		in->req[1].avail_pos = in->req[0].avail_pos;
+	}
+}
+
+/*
+ * A source that used requests out of order, as a card may: of the writes
+ * A took, it used 1 and 3 and holds the others, and the driver's used ring
+ * has those two.  C refuses lists it cannot run, with nothing changed:
+ * out of order or a position twice (EINVAL), fewer requests than used and
+ * avail leave open (EOPNOTSUPP).  Loaded, C takes the requests in flight
+ * and steps over 1 and 3 without running them; holding what it takes and
+ * saved again, it reports the very state it loaded.  The migration
+ * cancelled and C no longer holding, each runs once: the file has every
+ * write but 1 and 3.
+ */
+TEST_F(mig_blk, load_out_of_order)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	int head[MIG_BLK_HELD], seen[MIG_BLK_HELD] = {}, i, k, bad, fd;
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	struct vdpa_mig_rec_hdr *h;
+	struct mig_blk_req *req;
+	__u8 buf[MIG_BLK_IO];
+	size_t blen, blen2;
+	void *blob, *blob2;
+	__u32 id, len, n;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
+				head, &blob, &blen);
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	ASSERT_EQ(0, vhc_reset(a));
+	ASSERT_EQ(0, mig_blk_attr(self->name[0], "hold", "0"));
+	/* What the source wrote to the driver's used ring. */
+	c->vqs[0].used->ring[0].id = htole32(head[1]);
+	c->vqs[0].used->ring[0].len = htole32(1);
+	c->vqs[0].used->ring[1].id = htole32(head[3]);
+	c->vqs[0].used->ring[1].len = htole32(1);
+	c->vqs[0].used->idx = htole16(2);
+
+	blob2 = malloc(blen);
+	ASSERT_NE(NULL, blob2);
+	for (bad = 1; bad <= 3; bad++) {
+		memcpy(blob2, blob, blen);
+		mig_blk_holes(_metadata, blob2, blen, bad);
+		EXPECT_ERRNO(bad == 3 ? EOPNOTSUPP : EINVAL,
+			     vhc_mig_load(c, blob2, blen));
+	}
+	mig_blk_holes(_metadata, blob, blen, 0);
+	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
+	ASSERT_EQ(0, mig_blk_attr(self->name[1], "hold", "1"));
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+	ASSERT_EQ(MIG_BLK_HELD - 2, mig_blk_wait_held(self->name[1],
+						      MIG_BLK_HELD - 2));
+
+	/* Saved while it holds them: the state it loaded. */
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(c, &blob2, &blen2));
+	h = mig_find(blob2, blen2, VDPA_MIG_REC_VQ, 0);
+	ASSERT_NE(NULL, h);
+	vq = (void *)(h + 1);
+	EXPECT_EQ((__u32)MIG_BLK_HELD, le32toh(vq->avail_idx));
+	EXPECT_EQ(2u, le32toh(vq->used_idx));
+	h = mig_find(blob2, blen2, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	in = (void *)(h + 1);
+	ASSERT_EQ((__u32)MIG_BLK_HELD - 2, le32toh(in->count));
+	for (i = 0, n = 0; i < MIG_BLK_HELD; i++) {
+		if (mig_blk_hole(i))
+			continue;
+		EXPECT_EQ((__u32)head[i], le32toh(in->req[n].head));
+		EXPECT_EQ((__u32)i, le32toh(in->req[n].avail_pos));
+		n++;
+	}
+	free(blob2);
+	free(blob);
+
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+	ASSERT_EQ(0, mig_blk_attr(self->name[1], "hold", "0"));
+	/* The source's two first, then every request C ran. */
+	for (i = 0; i < MIG_BLK_HELD; i++) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len,
+					      MIG_BLK_WAIT_MS));
+		for (k = 0; k < MIG_BLK_HELD && (__u32)head[k] != id; k++)
+			;
+		ASSERT_GT(MIG_BLK_HELD, k);
+		if (i < 2)
+			EXPECT_EQ(i ? 3 : 1, k);
+		seen[k]++;
+	}
+	EXPECT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	fd = open(MIG_BLK_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < MIG_BLK_HELD; i++) {
+		EXPECT_EQ(1, seen[i]);
+		EXPECT_EQ(mig_blk_hole(i) ? 0xff : 0, req[i].status);
+		EXPECT_EQ(MIG_BLK_IO, pread(fd, buf, MIG_BLK_IO,
+					    (off_t)i * MIG_BLK_IO));
+		for (k = 0; k < MIG_BLK_IO; k++)
+			if (buf[k] != (__u8)(i * 37 + k * 11))
+				break;
+		/* Holes were never written: zeros, unlike their first byte. */
+		EXPECT_EQ(mig_blk_hole(i) ? 0 : MIG_BLK_IO, k) {
+			TH_LOG("write %d: %d pattern bytes", i, k);
+		}
+	}
+	close(fd);
+}
+
 /* ---- a parent without vdpa_migrate_ops: the kernel's vdpasim_net ---- */
 
 FIXTURE(mig_sim) {

@@ -218,6 +218,21 @@ static int vdpa_gen_vq_start(struct vdpa_gen_vq *vq)
 	vringh_set_iotlb(&vq->vring, &gdev->iotlb[vq->asid], &gdev->iotlb_lock);
 	vq->vring.last_avail_idx = vq->avail_base;
 	vq->vring.last_used_idx = vq->used_base;
+	/*
+	 * Holes are stepped over without reading the ring, so the driver
+	 * must have made the loaded state's positions available: otherwise
+	 * the device would read slots the driver never filled.
+	 */
+	if (vq->n_skip) {
+		__virtio16 *p = &vq->vring.vring.avail->idx;
+		__le16 idx;
+
+		if (vdpa_gen_iotlb_read(&vq->vring, (u64)(uintptr_t)p, &idx,
+					sizeof(idx)) ||
+		    (u16)(le16_to_cpu(idx) - vq->avail_base) <
+		    (u16)(vq->replay_end - vq->avail_base))
+			return -EINVAL;
+	}
 	vq->started = true;
 	return 0;
 }
@@ -440,6 +455,17 @@ ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_vq_push);
+
+int vdpa_gen_iotlb_read(struct vringh *vrh, u64 iova, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = len };
+	struct vringh_kiov kiov;
+
+	vringh_kiov_init(&kiov, &kv, 1);
+	kiov.used = 1;
+	return vringh_iov_pull_iotlb(vrh, &kiov, buf, len) == len ? 0 : -EFAULT;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_iotlb_read);
 
 void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq)
 {
@@ -698,7 +724,7 @@ static void vdpa_gen_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 	mutex_unlock(&gdev->lock);
 
 	if (failed)
-		vdpa_gen_fail(gdev, "invalid virtqueue layout");
+		vdpa_gen_fail(gdev, "virtqueue cannot start (layout, loaded state)");
 	else if (ready)
 		vdpa_gen_vq_kick(vq);
 }
@@ -745,16 +771,20 @@ static int vdpa_gen_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 	/*
 	 * Held chains count as not taken: a user that knows nothing of
 	 * requests in flight restarts from the oldest and loses none.  Holes
-	 * of a loaded state (used out of order) have no such index.
+	 * of a loaded state (used out of order) have no such index while
+	 * requests wait among or behind them; once only holes are left ahead,
+	 * the index is past them.
 	 */
 	mutex_lock(&vq->lock);
-	if (vq->n_skip || (vq->started && vq->n_held &&
-			   (u16)(vq->vring.last_avail_idx - vq->held_base) !=
-			   vq->n_held)) {
+	if ((vq->n_skip && (vq->n_replay || vq->n_held)) ||
+	    (vq->started && vq->n_held &&
+	     (u16)(vq->vring.last_avail_idx - vq->held_base) != vq->n_held)) {
 		mutex_unlock(&vq->lock);
 		return -EOPNOTSUPP;
 	}
-	if (!vq->started)
+	if (vq->n_skip)
+		state->split.avail_index = vq->replay_end;
+	else if (!vq->started)
 		state->split.avail_index = vq->avail_base;
 	else if (vq->n_held)
 		state->split.avail_index = vq->held_base;
@@ -921,7 +951,7 @@ static void vdpa_gen_set_status(struct vdpa_device *vdpa, u8 status)
 	mutex_unlock(&gdev->lock);
 
 	if (failed) {
-		vdpa_gen_fail(gdev, "invalid virtqueue layout");
+		vdpa_gen_fail(gdev, "virtqueue cannot start (layout, loaded state)");
 		return;
 	}
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
@@ -1045,7 +1075,11 @@ static int vdpa_gen_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
  * used by the source out of order, to be stepped over without reading it.
  * The list must name each position once, oldest first, and account for
  * every request between used and avail; anything else is refused before
- * anything changes.
+ * anything changes.  A request is taken again when its type takes the next
+ * chain: at once for blk and net TX, but net RX waits for a frame, and
+ * with holes before its position a driver that refills the ring may reuse
+ * that slot first; the head check then stops the device (NEEDS_RESET)
+ * instead of running another chain.
  */
 static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 				     const struct vdpa_mig_vq_state *st)
@@ -1058,9 +1092,6 @@ static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 		return -EINVAL;
 	if (st->n_inflight > VDPA_GEN_VQ_NUM_MAX)
 		return -EINVAL;
-	/* Requests neither used nor listed: nothing could run them. */
-	if ((u16)(avail - st->used_idx) != st->n_inflight)
-		return -EOPNOTSUPP;
 	for (i = 0; i < st->n_inflight; i++) {
 		u16 pos = le32_to_cpu(st->inflight[i].avail_pos);
 		u16 dist = avail - pos;
@@ -1072,6 +1103,12 @@ static int vdpa_gen_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 			first = pos;
 		prev = dist;
 	}
+	/* More listed than used leaves open: no state a source can have. */
+	if ((u16)(avail - st->used_idx) < st->n_inflight)
+		return -EINVAL;
+	/* Requests neither used nor listed: nothing could run them. */
+	if ((u16)(avail - st->used_idx) > st->n_inflight)
+		return -EOPNOTSUPP;
 
 	mutex_lock(&vq->lock);
 	if (vq->started) {

@@ -32,6 +32,7 @@
 
 #include "net_ctrl.h"
 #include "pci.h"
+#include "vdpa_gen.h"
 
 /*
  * Each queue's slot in the reserved window; a ring of 1024 takes 8 pages.
@@ -90,13 +91,7 @@ static void gpci_log_notify(struct gpci_dev *gd, struct gpci_svq *s)
 /* @len bytes of driver memory at @iova, read through the IOTLB mirror. */
 static int gpci_svq_read(struct gpci_svq *s, u64 iova, void *buf, size_t len)
 {
-	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = len };
-	struct vringh_kiov kiov;
-
-	vringh_kiov_init(&kiov, &kv, 1);
-	kiov.used = 1;
-	return vringh_iov_pull_iotlb(&s->vrh, &kiov, buf, len) == len ?
-	       0 : -EFAULT;
+	return vdpa_gen_iotlb_read(&s->vrh, iova, buf, len);
 }
 
 /* A 16-bit field of the driver's rings (vring holds IOVAs). */

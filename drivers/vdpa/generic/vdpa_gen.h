@@ -79,7 +79,8 @@ struct vdpa_mig_log;
  * @cb: used-buffer notification
  * @avail_base: last_avail_idx to start from (set_vq_state) when started
  * @used_base: last_used_idx to start from when started; equal to
- *	@avail_base unless a loaded migration state left requests in flight
+ *	@avail_base unless requests are in flight (a loaded migration state,
+ *	chains held at a stop) or were used out of order (holes)
  * @heads: head of the chain taken at each available position, indexed
  *	by position modulo VDPA_GEN_VQ_NUM_MAX, or %VDPA_GEN_HEAD_USED for
  *	a position a loaded state says the source already used (a "hole");
@@ -304,6 +305,18 @@ ssize_t vdpa_gen_vq_pull(struct vdpa_gen_vq *vq, void *dst, size_t len);
 ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len);
 
 /**
+ * vdpa_gen_iotlb_read() - read driver memory through a vringh's IOTLB
+ * @vrh: vringh set up with vringh_init_iotlb() and vringh_set_iotlb()
+ * @iova: where, in the IOTLB's address space (ring fields: the vring
+ *	pointers hold IOVAs)
+ * @buf: kernel buffer
+ * @len: bytes to read
+ *
+ * Return: 0, or -EFAULT if any byte is not mapped readable.
+ */
+int vdpa_gen_iotlb_read(struct vringh *vrh, u64 iova, void *buf, size_t len);
+
+/**
  * vdpa_gen_vq_put_back() - return the last taken chain to the ring unused
  * @vq: queue, lock held
  */
@@ -321,9 +334,11 @@ void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq);
  * every chain it takes (and complete none) until vdpa_gen_vq_unhold().
  * A device reset drops them without using them.
  *
- * Return: 0, or -ENOSPC if the queue already holds as many chains as it
- * has entries: the driver made more available than the ring can have
- * outstanding, and the device is now broken.
+ * Return: 0, or -ENOSPC if the held chains, with the positions a loaded
+ * state's source used between them, would span more than the queue's
+ * entries: the driver made more available than the ring can have
+ * outstanding (or reused a held chain's slot), and the device is now
+ * broken.
  */
 int vdpa_gen_vq_hold(struct vdpa_gen_vq *vq, u16 head);
 

@@ -995,7 +995,9 @@ static bool mig_blk_hole(int i)
  * Rewrite @blob (A held writes 0 .. MIG_BLK_HELD - 1) into the state of a
  * source that used writes 1 and 3 out of order: used 2, the others in
  * flight.  @bad picks a list the destination cannot run: 1 out of order,
- * 2 a position twice, 3 one request less than used and avail leave open.
+ * 2 a position twice, 3 one request more than used and avail leave open,
+ * 4 one less; 5 a list that holds together but is one position ahead of
+ * the driver's ring (avail MIG_BLK_HELD + 1, a third hole there).
  */
 static void mig_blk_holes(struct __test_metadata *_metadata, void *blob,
 			  size_t len, int bad)
@@ -1009,7 +1011,9 @@ static void mig_blk_holes(struct __test_metadata *_metadata, void *blob,
 	h = mig_find(blob, len, VDPA_MIG_REC_VQ, 0);
 	ASSERT_NE(NULL, h);
 	vq = (void *)(h + 1);
-	vq->used_idx = htole32(bad == 3 ? 3 : 2);
+	vq->used_idx = htole32(bad == 3 || bad == 5 ? 3 : bad == 4 ? 1 : 2);
+	if (bad == 5)
+		vq->avail_idx = htole32(MIG_BLK_HELD + 1);
 	h = mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 0);
 	ASSERT_NE(NULL, h);
 	in = (void *)(h + 1);
@@ -1028,29 +1032,56 @@ static void mig_blk_holes(struct __test_metadata *_metadata, void *blob,
 	}
 }
 
+/* The state of @blob: avail MIG_BLK_HELD, used 2, all but 1 and 3 listed. */
+static void mig_blk_check_holes(struct __test_metadata *_metadata,
+				void *blob, size_t len, const int *head)
+{
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	struct vdpa_mig_rec_hdr *h;
+	__u32 i, n = 0;
+
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ, 0);
+	ASSERT_NE(NULL, h);
+	vq = (void *)(h + 1);
+	EXPECT_EQ((__u32)MIG_BLK_HELD, le32toh(vq->avail_idx));
+	EXPECT_EQ(2u, le32toh(vq->used_idx));
+	h = mig_find(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, 0);
+	ASSERT_NE(NULL, h);
+	in = (void *)(h + 1);
+	ASSERT_EQ((__u32)MIG_BLK_HELD - 2, le32toh(in->count));
+	for (i = 0; i < MIG_BLK_HELD; i++) {
+		if (mig_blk_hole(i))
+			continue;
+		EXPECT_EQ((__u32)head[i], le32toh(in->req[n].head));
+		EXPECT_EQ(i, le32toh(in->req[n].avail_pos));
+		n++;
+	}
+}
+
 /*
  * A source that used requests out of order, as a card may: of the writes
  * A took, it used 1 and 3 and holds the others, and the driver's used ring
  * has those two.  C refuses lists it cannot run, with nothing changed:
- * out of order or a position twice (EINVAL), fewer requests than used and
- * avail leave open (EOPNOTSUPP).  Loaded, C takes the requests in flight
- * and steps over 1 and 3 without running them; holding what it takes and
- * saved again, it reports the very state it loaded.  The migration
- * cancelled and C no longer holding, each runs once: the file has every
- * write but 1 and 3.
+ * out of order, a position twice or more requests than used and avail
+ * leave open (EINVAL), fewer (EOPNOTSUPP).  Loaded, C takes the requests
+ * in flight and steps over 1 and 3 without running them.  Saved while it
+ * holds them, it reports the very state it loaded; so it does once its
+ * queue is disabled (the held requests and both holes ahead again), when
+ * no ring base describes it (EOPNOTSUPP).  The migration cancelled, C no
+ * longer holding and its queue enabled again, each request runs once: the
+ * file has every write but 1 and 3.
  */
 TEST_F(mig_blk, load_out_of_order)
 {
 	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
 	int head[MIG_BLK_HELD], seen[MIG_BLK_HELD] = {}, i, k, bad, fd;
-	struct vdpa_mig_rec_vq_inflight *in;
-	struct vdpa_mig_rec_vq *vq;
-	struct vdpa_mig_rec_hdr *h;
+	struct vhost_vring_state vs;
 	struct mig_blk_req *req;
 	__u8 buf[MIG_BLK_IO];
 	size_t blen, blen2;
 	void *blob, *blob2;
-	__u32 id, len, n;
+	__u32 id, len;
 
 	if (_metadata->skip)
 		return;
@@ -1069,10 +1100,10 @@ TEST_F(mig_blk, load_out_of_order)
 
 	blob2 = malloc(blen);
 	ASSERT_NE(NULL, blob2);
-	for (bad = 1; bad <= 3; bad++) {
+	for (bad = 1; bad <= 4; bad++) {
 		memcpy(blob2, blob, blen);
 		mig_blk_holes(_metadata, blob2, blen, bad);
-		EXPECT_ERRNO(bad == 3 ? EOPNOTSUPP : EINVAL,
+		EXPECT_ERRNO(bad == 4 ? EOPNOTSUPP : EINVAL,
 			     vhc_mig_load(c, blob2, blen));
 	}
 	mig_blk_holes(_metadata, blob, blen, 0);
@@ -1085,27 +1116,27 @@ TEST_F(mig_blk, load_out_of_order)
 	/* Saved while it holds them: the state it loaded. */
 	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_SAVING));
 	ASSERT_EQ(0, vhc_mig_save(c, &blob2, &blen2));
-	h = mig_find(blob2, blen2, VDPA_MIG_REC_VQ, 0);
-	ASSERT_NE(NULL, h);
-	vq = (void *)(h + 1);
-	EXPECT_EQ((__u32)MIG_BLK_HELD, le32toh(vq->avail_idx));
-	EXPECT_EQ(2u, le32toh(vq->used_idx));
-	h = mig_find(blob2, blen2, VDPA_MIG_REC_VQ_INFLIGHT, 0);
-	ASSERT_NE(NULL, h);
-	in = (void *)(h + 1);
-	ASSERT_EQ((__u32)MIG_BLK_HELD - 2, le32toh(in->count));
-	for (i = 0, n = 0; i < MIG_BLK_HELD; i++) {
-		if (mig_blk_hole(i))
-			continue;
-		EXPECT_EQ((__u32)head[i], le32toh(in->req[n].head));
-		EXPECT_EQ((__u32)i, le32toh(in->req[n].avail_pos));
-		n++;
-	}
+	mig_blk_check_holes(_metadata, blob2, blen2, head);
+	free(blob2);
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+
+	/* Disabled: the held requests go back, behind holes again. */
+	vs.index = 0;
+	vs.num = 0;
+	ASSERT_EQ(0, vht_ioctl(c, VHOST_VDPA_SET_VRING_ENABLE, &vs));
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(c, VHOST_GET_VRING_BASE, &vs));
+	EXPECT_EQ(0, mig_blk_held(self->name[1]));
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(c, &blob2, &blen2));
+	mig_blk_check_holes(_metadata, blob2, blen2, head);
 	free(blob2);
 	free(blob);
 
 	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
 	ASSERT_EQ(0, mig_blk_attr(self->name[1], "hold", "0"));
+	vs.index = 0;
+	vs.num = 1;
+	ASSERT_EQ(0, vht_ioctl(c, VHOST_VDPA_SET_VRING_ENABLE, &vs));
 	/* The source's two first, then every request C ran. */
 	for (i = 0; i < MIG_BLK_HELD; i++) {
 		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len,
@@ -1134,6 +1165,35 @@ TEST_F(mig_blk, load_out_of_order)
 		}
 	}
 	close(fd);
+}
+
+/*
+ * A state with holes that is ahead of the driver's ring: C would step over
+ * a position the driver never made available and run whatever its slot
+ * holds.  It loads (nothing tells), but the queue does not start: the
+ * device needs a reset and runs no request.
+ */
+TEST_F(mig_blk, load_holes_ahead)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	int head[MIG_BLK_HELD], i, ret;
+	struct mig_blk_req *req;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+
+	if (_metadata->skip)
+		return;
+	req = mig_blk_save_held(_metadata, a, self->name[0], MIG_BLK_HELD,
+				head, &blob, &blen);
+	mig_blk_holes(_metadata, blob, blen, 5);
+	mig_blk_move_held(_metadata, a, self->name[0], c, blob, blen);
+	ret = vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING);
+	EXPECT_TRUE(!ret || ret == -EIO);
+	EXPECT_TRUE(net_wait_needs_reset(c, MIG_BLK_WAIT_MS));
+	EXPECT_EQ(0, vhc_vq_get_used(&c->vqs[0], &id, &len));
+	for (i = 0; i < MIG_BLK_HELD; i++)
+		EXPECT_EQ(0xff, req[i].status);
 }
 
 /* ---- a parent without vdpa_migrate_ops: the kernel's vdpasim_net ---- */

@@ -113,7 +113,8 @@ struct gpci_svq {
  * @driver_area: driver's available ring
  * @device_area: driver's used ring
  * @todo: bit %GPCI_VQ_TODO: the shadow worker has chains or completions
- *	of this queue to relay (set by the interrupt handlers, atomic)
+ *	of this queue to relay (set by kick_vq and the interrupt handlers,
+ *	atomic)
  * @svq: shadow state
  */
 struct gpci_vq {

@@ -88,12 +88,6 @@ static void gpci_log_notify(struct gpci_dev *gd, struct gpci_svq *s)
 
 /* ---- the driver's side ----------------------------------------------------- */
 
-/* @len bytes of driver memory at @iova, read through the IOTLB mirror. */
-static int gpci_svq_read(struct gpci_svq *s, u64 iova, void *buf, size_t len)
-{
-	return vdpa_gen_iotlb_read(&s->vrh, iova, buf, len);
-}
-
 /* A 16-bit field of the driver's rings (vring holds IOVAs). */
 static int gpci_svq_read16(struct gpci_svq *s, const __virtio16 *field,
 			   u16 *val)
@@ -101,7 +95,8 @@ static int gpci_svq_read16(struct gpci_svq *s, const __virtio16 *field,
 	__le16 v;
 	int ret;
 
-	ret = gpci_svq_read(s, (u64)(uintptr_t)field, &v, sizeof(v));
+	ret = vdpa_gen_iotlb_read(&s->vrh, (u64)(uintptr_t)field, &v,
+				  sizeof(v));
 	if (!ret)
 		*val = le16_to_cpu(v);
 	return ret;
@@ -302,8 +297,10 @@ static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
 		d = &s->desc[i];
 		flags = le16_to_cpu((__force __le16)d->flags);
 		if ((flags & VRING_DESC_F_WRITE) && d->len) {
-			ret = gpci_svq_read(s, le64_to_cpu((__force __le64)
-							   d->addr), &ack, 1);
+			ret = vdpa_gen_iotlb_read(&s->vrh,
+						  le64_to_cpu((__force __le64)
+							      d->addr),
+						  &ack, 1);
 			if (ret)
 				return ret;
 			break;

@@ -467,6 +467,18 @@ int vdpa_gen_iotlb_read(struct vringh *vrh, u64 iova, void *buf, size_t len)
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_iotlb_read);
 
+int vdpa_gen_iotlb_write(struct vringh *vrh, u64 iova, const void *buf,
+			 size_t len)
+{
+	struct kvec kv = { .iov_base = (void *)(uintptr_t)iova, .iov_len = len };
+	struct vringh_kiov kiov;
+
+	vringh_kiov_init(&kiov, &kv, 1);
+	kiov.used = 1;
+	return vringh_iov_push_iotlb(vrh, &kiov, buf, len) == len ? 0 : -EFAULT;
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_iotlb_write);
+
 void vdpa_gen_vq_put_back(struct vdpa_gen_vq *vq)
 {
 	vringh_abandon_iotlb(&vq->vring, 1);

@@ -365,17 +365,18 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	if (!vp_modern_get_status(card) &&
 	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
 		dev_warn(&vdpa->dev, "card refused the config vector\n");
-	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
-		gpci_cvq_start(gd);
 	/*
 	 * A dirty log started or a state loaded before DRIVER_OK: the card
-	 * starts on shadow rings and never sees the driver's.
+	 * starts on shadow rings and never sees the driver's, not even the
+	 * control queue's.
 	 */
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && gpci_shadow_wanted(gd)) {
 		vp_modern_set_status(card, status & ~VIRTIO_CONFIG_S_DRIVER_OK);
 		if (!gpci_shadow_start(gd, status))
 			return;
 	}
+	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
+		gpci_cvq_start(gd);
 	vp_modern_set_status(card, status);
 }
 

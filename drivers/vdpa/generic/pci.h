@@ -39,8 +39,46 @@ struct vdpa_mig_inflight;
 struct vdpa_mig_log;
 
 /**
+ * struct gpci_pk - the driver's packed ring, as the relay sees it
+ *	(pci_packed.c).  Chains go back to the driver in the order it made
+ *	them available, so that every chain still in flight keeps its
+ *	descriptors in the driver's ring (a used element overwrites the
+ *	first descriptor of the chain it returns): a migration destination
+ *	reads them again from there.
+ * @avail: next descriptor the relay reads
+ * @avail_wrap: wrap counter of @avail
+ * @used: next descriptor a used element goes to: the first of the oldest
+ *	chain in flight
+ * @used_wrap: wrap counter of @used
+ * @id: buffer ID of the chain that starts at each descriptor
+ * @ndesc: descriptors that chain takes in the driver's ring
+ * @len: bytes the card wrote to that chain, once it used it
+ * @state: %GPCI_PK_BUSY or %GPCI_PK_DONE for the first descriptor of each
+ *	chain between @used and @avail, %GPCI_PK_FREE elsewhere
+ */
+struct gpci_pk {
+	u16 avail;
+	bool avail_wrap;
+	u16 used;
+	bool used_wrap;
+	u16 *id;
+	u16 *ndesc;
+	u32 *len;
+	u8 *state;
+};
+
+#define GPCI_PK_FREE	0
+#define GPCI_PK_BUSY	1	/* relayed, the card holds it */
+#define GPCI_PK_DONE	2	/* used by the card, waits for older chains */
+/* A packed ring position: descriptor index, wrap counter in this bit. */
+#define GPCI_PK_WRAP	0x8000
+
+/**
  * struct gpci_svq - the shadow side of one queue (pci_shadow.c)
  * @vrh: the driver's split ring, read and written through the IOTLB mirror
+ *	(a packed ring: only its size, IOTLB and areas are used)
+ * @packed: the driver's ring is packed (@pk), not split
+ * @pk: packed ring state
  * @riov: readable part of the chain being relayed (driver IOVAs)
  * @wiov: writable part of the chain being relayed (driver IOVAs)
  * @ring: the card's split ring, our memory (desc, avail, used)
@@ -49,8 +87,10 @@ struct vdpa_mig_log;
  * @desc: descriptor table in @ring
  * @avail: available ring in @ring
  * @used: used ring in @ring
- * @head: driver head of each busy shadow head, %GPCI_SVQ_FREE otherwise
- * @pos: driver available position each busy shadow head was read from
+ * @head: driver head (packed: buffer ID) of each busy shadow head,
+ *	%GPCI_SVQ_FREE otherwise
+ * @pos: driver available position (packed: descriptor index) each busy
+ *	shadow head was read from
  * @free_head: first free shadow descriptor (chained through .next)
  * @num_free: free shadow descriptors
  * @avail_idx: next available index we publish to the card
@@ -59,8 +99,10 @@ struct vdpa_mig_log;
  * @load: a migration state to start from (set_vq_mig_state), or NULL:
  *	positions, then @load_n in-flight requests oldest first
  * @load_n: entries of @load's in-flight list
- * @load_avail: next available position to read, from the state
- * @load_used: the driver's used index, from the state
+ * @load_avail: next available position to read, from the state (packed:
+ *	descriptor index, wrap counter in bit 15)
+ * @load_used: the driver's used index, from the state (packed: as
+ *	@load_avail)
  * @cmd: net control queue only: the command each busy shadow head carries
  *	(its device-readable bytes, kmalloc'd), or NULL
  * @cmd_len: bytes of each @cmd
@@ -72,6 +114,8 @@ struct vdpa_mig_log;
  */
 struct gpci_svq {
 	struct vringh vrh;
+	bool packed;
+	struct gpci_pk pk;
 	struct vringh_kiov riov;
 	struct vringh_kiov wiov;
 	void *ring;
@@ -264,6 +308,7 @@ u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);
 bool gpci_user_driver(struct gpci_dev *gd);
 
 /* pci_shadow.c */
+void gpci_log(struct gpci_dev *gd, u64 iova, u64 len);
 void gpci_shadow_init(struct gpci_dev *gd);
 int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx);
 int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len);
@@ -276,6 +321,18 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 int gpci_suspend(struct vdpa_device *vdpa);
 bool gpci_shadow_wanted(struct gpci_dev *gd);
 extern const struct vdpa_migrate_ops gpci_mig_ops;
+
+/* pci_packed.c */
+int gpci_pk_alloc(struct gpci_svq *s);
+void gpci_pk_free(struct gpci_svq *s);
+void gpci_pk_reset(struct gpci_svq *s, u16 avail, u16 used);
+u16 gpci_pk_dist(u16 num, u16 from, bool from_wrap, u16 to, bool to_wrap);
+int gpci_pk_read(struct gpci_dev *gd, struct gpci_svq *s, u16 *id,
+		 u16 *ndesc);
+void gpci_pk_taken(struct gpci_svq *s, u16 id, u16 ndesc);
+void gpci_pk_used(struct gpci_svq *s, u16 pos, u32 len);
+int gpci_pk_deliver(struct gpci_dev *gd, struct gpci_svq *s, bool *notify);
+int gpci_pk_start(struct gpci_dev *gd, struct gpci_svq *s);
 
 /* pci_type.c */
 struct vdpa_mig_writer;

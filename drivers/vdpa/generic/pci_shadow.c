@@ -62,7 +62,7 @@ static size_t gpci_svq_size(u16 num)
 
 /* ---- dirty log ----------------------------------------------------------- */
 
-static void gpci_log(struct gpci_dev *gd, u64 iova, u64 len)
+void gpci_log(struct gpci_dev *gd, u64 iova, u64 len)
 {
 	struct vdpa_mig_log *log;
 
@@ -200,6 +200,30 @@ static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 	return 0;
 }
 
+/* The driver's packed ring: read, relay, and only then step on. */
+static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
+				 unsigned int *published)
+{
+	u16 id, ndesc, pos;
+	int ret;
+
+	for (;;) {
+		ret = gpci_pk_read(gd, s, &id, &ndesc);
+		if (ret <= 0)
+			return ret;
+		if (s->riov.used + s->wiov.used > s->vrh.vring.num)
+			return -E2BIG;	/* can never fit our ring */
+		if (s->riov.used + s->wiov.used > s->num_free)
+			return 0;	/* read again after completions */
+		pos = s->pk.avail;
+		ret = gpci_svq_take(gd, s, id, pos);
+		if (ret)
+			return ret;
+		gpci_pk_taken(s, id, ndesc);
+		(*published)++;
+	}
+}
+
 /*
  * Relay what the driver made available, as far as our descriptors go.  A
  * chain that does not fit waits for completions (which run this again).
@@ -213,6 +237,12 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 	int ret;
 
 	for (;;) {
+		if (s->packed) {
+			ret = gpci_svq_relay_packed(gd, s, &published);
+			if (ret)
+				return ret;
+			break;
+		}
 		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
 					   GFP_KERNEL);
 		if (ret < 0)
@@ -350,6 +380,13 @@ again:
 		ret = gpci_svq_free_chain(gd, s, id);
 		if (ret)
 			return ret;
+		if (s->packed) {
+			/* Handed back in the driver's order, below. */
+			gpci_pk_used(s, s->pos[id], len);
+			s->head[id] = GPCI_SVQ_FREE;
+			s->last_used++;
+			continue;
+		}
 		ret = vringh_complete_iotlb(&s->vrh, s->head[id], len);
 		if (ret)
 			return ret;
@@ -376,11 +413,20 @@ again:
 		if (used != s->last_used)
 			goto again;
 	}
-	if (!any)
-		return 0;
-	ret = vringh_need_notify_iotlb(&s->vrh);
-	if (ret < 0)
-		return ret;
+	if (s->packed) {
+		bool notify;
+
+		ret = gpci_pk_deliver(gd, s, &notify);
+		if (ret)
+			return ret;
+		ret = notify;
+	} else if (any) {
+		ret = vringh_need_notify_iotlb(&s->vrh);
+		if (ret < 0)
+			return ret;
+	} else {
+		ret = 0;
+	}
 	if (ret) {
 		/* The callback may raise a softirq: let it run on return. */
 		local_bh_disable();
@@ -463,8 +509,8 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 	kfree(s->cmd_len);
 	s->cmd_len = NULL;
 	WRITE_ONCE(s->relay, false);
-	vringh_kiov_cleanup(&s->riov);
-	vringh_kiov_cleanup(&s->wiov);
+	gpci_pk_free(s);
+	s->packed = false;
 	s->active = false;
 }
 
@@ -558,12 +604,16 @@ static int gpci_busy_cmp(const void *a, const void *b)
  */
 static u16 gpci_svq_busy(struct gpci_svq *s, struct gpci_busy *busy)
 {
-	u16 n = 0;
+	u16 num = s->vrh.vring.num, n = 0;
 
-	for (u16 i = 0; i < s->vrh.vring.num; i++) {
+	for (u16 i = 0; i < num; i++) {
 		if (s->head[i] == GPCI_SVQ_FREE)
 			continue;
-		busy[n].age = s->vrh.last_avail_idx - s->pos[i];
+		if (s->packed)	/* descriptor indexes; a whole ring: num back */
+			busy[n].age = (s->pk.avail + num - s->pos[i]) % num ?:
+				      num;
+		else
+			busy[n].age = s->vrh.last_avail_idx - s->pos[i];
 		busy[n].shead = i;
 		n++;
 	}
@@ -595,6 +645,52 @@ static int gpci_svq_republish(struct gpci_svq *s)
 	return 0;
 }
 
+static void gpci_svq_loaded(struct gpci_svq *s)
+{
+	kfree(s->load);
+	s->load = NULL;
+	s->load_n = 0;
+}
+
+/*
+ * A packed ring's in-flight chains lie back to back from the used
+ * position on (gpci_pk_deliver() returns them in order), so the loaded
+ * list must name each of them where the previous one ends, and the last
+ * must end at the loaded available position.
+ */
+static int gpci_svq_replay_packed(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	u16 want, taken = 0, id, ndesc;
+	int ret;
+
+	gpci_pk_reset(s, s->load_used, s->load_used);
+	want = gpci_pk_dist(s->vrh.vring.num, s->pk.used, s->pk.used_wrap,
+			    s->load_avail & ~GPCI_PK_WRAP,
+			    s->load_avail & GPCI_PK_WRAP);
+	for (u32 k = 0; k < s->load_n; k++) {
+		if (le32_to_cpu(s->load[k].avail_pos) != s->pk.avail)
+			return -EINVAL;
+		ret = gpci_pk_read(gd, s, &id, &ndesc);
+		if (ret <= 0)
+			return ret ?: -EINVAL;
+		if (id != le32_to_cpu(s->load[k].head) ||
+		    s->riov.used + s->wiov.used > s->num_free)
+			return -EINVAL;
+		ret = gpci_svq_take(gd, s, id, s->pk.avail);
+		if (ret)
+			return ret;
+		gpci_pk_taken(s, id, ndesc);
+		taken += ndesc;
+		if (taken > want)
+			return -EINVAL;
+	}
+	if (taken != want)
+		return -EINVAL;
+	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
+	gpci_svq_loaded(s);
+	return 0;
+}
+
 /*
  * A migration destination: relay the loaded in-flight requests first, in
  * their order, each read again from its available position (the driver's
@@ -605,6 +701,8 @@ static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 	u16 head;
 	int ret;
 
+	if (s->packed)
+		return gpci_svq_replay_packed(gd, s);
 	s->vrh.last_used_idx = s->load_used;
 	for (u32 k = 0; k < s->load_n; k++) {
 		s->vrh.last_avail_idx = le32_to_cpu(s->load[k].avail_pos);
@@ -621,9 +719,7 @@ static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 	}
 	s->vrh.last_avail_idx = s->load_avail;
 	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
-	kfree(s->load);
-	s->load = NULL;
-	s->load_n = 0;
+	gpci_svq_loaded(s);
 	return 0;
 }
 
@@ -683,11 +779,22 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 
 		if (!s->active)
 			continue;
+		if (s->packed) {
+			/* We never suppress its kicks. */
+			ret = gpci_pk_start(gd, s);
+			if (ret)
+				return ret;
+		}
 		if (s->load) {
 			ret = gpci_svq_replay(gd, s);
 			if (ret)
 				return ret;
 			*outstanding += s->avail_idx;
+			continue;
+		}
+		if (s->packed) {
+			/* Never ran (a running one is not switched). */
+			gpci_pk_reset(s, GPCI_PK_WRAP, GPCI_PK_WRAP);
 			continue;
 		}
 		if (s->relay) {
@@ -713,15 +820,17 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 
 /*
  * The card, just reset, set up on our rings with the driver's features
- * (split ring, no event index or indirect descriptors towards the card),
- * the config writes replayed, and started.
+ * (split ring, no event index or indirect descriptors towards the card,
+ * whatever the driver's rings are), the config writes replayed, and
+ * started.
  */
 static int gpci_card_setup(struct gpci_dev *gd)
 {
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	u64 features = gpci_card_driver_features(gd, gd->driver_features) &
 		~(BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |
-		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC));
+		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |
+		  BIT_ULL(VIRTIO_F_RING_PACKED));
 	u8 st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	int cvq = gpci_cvq_index(gd);
 	struct gpci_svq *cs = NULL;
@@ -917,6 +1026,7 @@ static int gpci_svq_setup(struct gpci_dev *gd, u16 i)
 	if (!num || num > GPCI_VQ_NUM_MAX ||
 	    (u64)(i + 2) * GPCI_SVQ_STRIDE > GPCI_SHADOW_IOVA_SIZE)
 		return -EOPNOTSUPP;
+	/* A packed ring's areas: descriptors, driver and device events. */
 	ret = vringh_init_iotlb(&s->vrh, gd->driver_features, num, false,
 				(void *)(uintptr_t)vq->desc_area,
 				(void *)(uintptr_t)vq->driver_area,
@@ -927,6 +1037,14 @@ static int gpci_svq_setup(struct gpci_dev *gd, u16 i)
 	ret = gpci_svq_alloc(gd, i, num);
 	if (ret)
 		return ret;
+	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED)) {
+		ret = gpci_pk_alloc(s);
+		if (ret) {
+			gpci_svq_free(gd, s);
+			return ret;
+		}
+		s->packed = true;
+	}
 	s->active = true;
 	return 0;
 }
@@ -1012,8 +1130,13 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 	lockdep_assert_held(&gd->shadow_lock);
 	if (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return -EIO;	/* a relay failed: only a reset helps */
-	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
-		return -EOPNOTSUPP;	/* vringh reads split rings only */
+	/*
+	 * A card writes a packed ring's used elements over the descriptors
+	 * of chains still in flight and keeps no used index: where a running
+	 * one stands cannot be known without VIRTIO_F_SUSPEND.
+	 */
+	if (running && (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED)))
+		return -EOPNOTSUPP;
 	if (!gpci_user_driver(gd))
 		return -EOPNOTSUPP;	/* no IOTLB to read rings by */
 
@@ -1130,7 +1253,14 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 	mutex_lock(&gd->shadow_lock);
 	if (gd->shadow && s->active) {
 		memset(state, 0, sizeof(*state));
-		state->split.avail_index = s->vrh.last_avail_idx;
+		if (s->packed) {
+			state->packed.last_avail_idx = s->pk.avail;
+			state->packed.last_avail_counter = s->pk.avail_wrap;
+			state->packed.last_used_idx = s->pk.used;
+			state->packed.last_used_counter = s->pk.used_wrap;
+		} else {
+			state->split.avail_index = s->vrh.last_avail_idx;
+		}
 		ret = 0;
 	}
 	mutex_unlock(&gd->shadow_lock);
@@ -1239,6 +1369,42 @@ out:
 
 /* ---- device state ------------------------------------------------------------------ */
 
+/* A loaded position (descriptor index, wrap counter in bit 15). */
+static void gpci_pk_unpack(u16 pos, u32 *idx, u32 *wrap)
+{
+	*idx = pos & ~GPCI_PK_WRAP;
+	*wrap = !!(pos & GPCI_PK_WRAP);
+}
+
+/*
+ * A suspended packed queue: every chain from the used position to the
+ * available one is in flight, held by the card or used by it but not yet
+ * handed back (those run again on the destination).
+ */
+static int gpci_pk_mig_state(struct gpci_svq *s, struct vdpa_mig_vq_state *st)
+{
+	const struct gpci_pk *pk = &s->pk;
+	u16 total = gpci_pk_dist(s->vrh.vring.num, pk->used, pk->used_wrap,
+				 pk->avail, pk->avail_wrap);
+	u16 p = pk->used;
+
+	st->avail_idx = pk->avail;
+	st->avail_wrap = pk->avail_wrap;
+	st->used_idx = pk->used;
+	st->used_wrap = pk->used_wrap;
+	for (u16 walked = 0; walked < total; st->n_inflight++) {
+		if (pk->state[p] == GPCI_PK_FREE || !pk->ndesc[p])
+			return -EIO;
+		if (st->n_inflight >= st->max_inflight)
+			return -ENOSPC;
+		st->inflight[st->n_inflight].head = cpu_to_le32(pk->id[p]);
+		st->inflight[st->n_inflight].avail_pos = cpu_to_le32(p);
+		walked += pk->ndesc[p];
+		p = (p + pk->ndesc[p]) % s->vrh.vring.num;
+	}
+	return 0;
+}
+
 /*
  * Where a suspended queue stands: the driver's used index, the next
  * available position we would read, and the chains the card held.
@@ -1261,6 +1427,12 @@ static int gpci_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 		/* Loaded and not started: the state as loaded. */
 		st->avail_idx = s->load_avail;
 		st->used_idx = s->load_used;
+		if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED)) {
+			gpci_pk_unpack(s->load_avail, &st->avail_idx,
+				       &st->avail_wrap);
+			gpci_pk_unpack(s->load_used, &st->used_idx,
+				       &st->used_wrap);
+		}
 		if (s->load_n > st->max_inflight) {
 			ret = -ENOSPC;
 			goto out;
@@ -1273,10 +1445,18 @@ static int gpci_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 		/* Only a queue that never ran has a known (initial) state. */
 		if (gd->vqs[idx].enabled && !gd->shadow)
 			ret = -EOPNOTSUPP;
+		if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED)) {
+			st->avail_wrap = 1;
+			st->used_wrap = 1;
+		}
 		goto out;
 	}
 	if (!gd->suspended) {
 		ret = -EBUSY;
+		goto out;
+	}
+	if (s->packed) {
+		ret = gpci_pk_mig_state(s, st);
 		goto out;
 	}
 	busy = kmalloc_array(s->vrh.vring.num, sizeof(*busy), GFP_KERNEL);
@@ -1304,53 +1484,115 @@ out:
 	return ret;
 }
 
-/*
- * A migration destination, before DRIVER_OK.  Split rings only.  The
- * in-flight list must hold exactly avail - used distinct heads, each read
- * from one of the last "queue size" available positions.  Any state but
- * the initial one makes the device start on shadow rings: a virtio-pci
- * card itself always starts at index 0.
- */
-static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
-				 const struct vdpa_mig_vq_state *st)
+/* In-flight heads (buffer IDs) below the queue size, each at most once. */
+static int gpci_check_heads(const struct vdpa_mig_vq_state *st, u16 num)
 {
-	struct gpci_dev *gd = to_gpci(vdpa);
-	u16 avail = st->avail_idx, used = st->used_idx, num;
-	struct gpci_vq *vq;
 	unsigned long *seen;
-	void *copy = NULL;
 	int ret = 0;
-
-	if (idx >= gd->nvqs)
-		return -EINVAL;
-	vq = &gd->vqs[idx];
-	num = vq->num ?: gd->vq_num_max;
-	if (gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
-		return -EOPNOTSUPP;
-	if (st->avail_idx > U16_MAX || st->used_idx > U16_MAX ||
-	    st->avail_wrap || st->used_wrap ||
-	    st->n_inflight != (u16)(avail - used) || st->n_inflight > num)
-		return -EINVAL;
-	if (!avail && !used)
-		goto store;	/* the card's own start */
-	if (!gd->domain)
-		return -EOPNOTSUPP;
 
 	seen = bitmap_zalloc(num, GFP_KERNEL);
 	if (!seen)
 		return -ENOMEM;
 	for (u32 k = 0; k < st->n_inflight && !ret; k++) {
 		u32 head = le32_to_cpu(st->inflight[k].head);
-		u32 pos = le32_to_cpu(st->inflight[k].avail_pos);
 
-		if (head >= num || test_and_set_bit(head, seen) ||
-		    pos > U16_MAX || !(u16)(avail - pos) ||
-		    (u16)(avail - pos) > num)
+		if (head >= num || test_and_set_bit(head, seen))
 			ret = -EINVAL;
 	}
 	bitmap_free(seen);
-	if (ret)
+	return ret;
+}
+
+/*
+ * A split ring's state: the in-flight list must hold exactly avail - used
+ * distinct heads, each read from one of the last "queue size" available
+ * positions.  Return: 1 for the initial state, 0 for another good one.
+ */
+static int gpci_check_split(const struct vdpa_mig_vq_state *st, u16 num)
+{
+	u16 avail = st->avail_idx, used = st->used_idx;
+
+	if (st->avail_idx > U16_MAX || st->used_idx > U16_MAX ||
+	    st->avail_wrap || st->used_wrap ||
+	    st->n_inflight != (u16)(avail - used) || st->n_inflight > num)
+		return -EINVAL;
+	if (!avail && !used)
+		return 1;
+	for (u32 k = 0; k < st->n_inflight; k++) {
+		u32 pos = le32_to_cpu(st->inflight[k].avail_pos);
+
+		if (pos > U16_MAX || !(u16)(avail - pos) ||
+		    (u16)(avail - pos) > num)
+			return -EINVAL;
+	}
+	return gpci_check_heads(st, num);
+}
+
+/*
+ * A packed ring's state: positions inside the ring, at most a ring's worth
+ * of descriptors in flight, and the in-flight chains distinct buffer IDs
+ * at increasing positions from the used one on, the first right there
+ * (gpci_svq_replay_packed() checks that they lie back to back).  A list
+ * with gaps (a device that hands chains back out of order) cannot be read
+ * again from the ring: -EOPNOTSUPP.  Return: as gpci_check_split().
+ */
+static int gpci_check_packed(const struct vdpa_mig_vq_state *st, u16 num)
+{
+	u32 total, prev = 0;
+
+	if (st->avail_idx >= num || st->used_idx >= num ||
+	    st->avail_wrap > 1 || st->used_wrap > 1)
+		return -EINVAL;
+	total = gpci_pk_dist(num, st->used_idx, st->used_wrap, st->avail_idx,
+			     st->avail_wrap);
+	if (total > num || st->n_inflight > total || !st->n_inflight != !total)
+		return -EINVAL;
+	if (!total && !st->avail_idx && st->avail_wrap && st->used_wrap)
+		return 1;
+	for (u32 k = 0; k < st->n_inflight; k++) {
+		u32 pos = le32_to_cpu(st->inflight[k].avail_pos);
+		u32 d = (pos + num - st->used_idx) % num;
+
+		if (pos >= num || (k && d <= prev) || d >= total)
+			return -EINVAL;
+		prev = d;
+	}
+	if (st->n_inflight && le32_to_cpu(st->inflight[0].avail_pos) !=
+	    st->used_idx)
+		return -EOPNOTSUPP;
+	return gpci_check_heads(st, num);
+}
+
+/*
+ * A migration destination, before DRIVER_OK.  Any state but the initial
+ * one makes the device start on shadow rings: a virtio-pci card itself
+ * always starts at index 0.
+ */
+static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
+				 const struct vdpa_mig_vq_state *st)
+{
+	struct gpci_dev *gd = to_gpci(vdpa);
+	bool packed = gd->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+	u16 avail = st->avail_idx, used = st->used_idx, num;
+	struct gpci_vq *vq;
+	void *copy = NULL;
+	int ret;
+
+	if (idx >= gd->nvqs)
+		return -EINVAL;
+	vq = &gd->vqs[idx];
+	num = vq->num ?: gd->vq_num_max;
+	ret = packed ? gpci_check_packed(st, num) : gpci_check_split(st, num);
+	if (ret < 0)
 		return ret;
+	if (packed) {
+		avail |= st->avail_wrap ? GPCI_PK_WRAP : 0;
+		used |= st->used_wrap ? GPCI_PK_WRAP : 0;
+	}
+	if (ret)
+		goto store;	/* the card's own start */
+	if (!gd->domain)
+		return -EOPNOTSUPP;
 	/* Never NULL (even without requests): it marks the queue loaded. */
 	copy = kcalloc(max(st->n_inflight, 1U), sizeof(*st->inflight),
 		       GFP_KERNEL);
@@ -1359,6 +1601,7 @@ static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 	memcpy(copy, st->inflight, sizeof(*st->inflight) * st->n_inflight);
 
 store:
+	ret = 0;
 	mutex_lock(&gd->shadow_lock);
 	if (gd->shadow) {
 		ret = -EBUSY;

@@ -317,6 +317,21 @@ ssize_t vdpa_gen_vq_push(struct vdpa_gen_vq *vq, const void *src, size_t len);
 int vdpa_gen_iotlb_read(struct vringh *vrh, u64 iova, void *buf, size_t len);
 
 /**
+ * vdpa_gen_iotlb_write() - write driver memory through a vringh's IOTLB
+ * @vrh: as for vdpa_gen_iotlb_read()
+ * @iova: where, in the IOTLB's address space
+ * @buf: what to write
+ * @len: bytes to write
+ *
+ * Nothing is logged: the caller reports what it wrote to its dirty log.
+ *
+ * Return: 0, or -EFAULT if any byte is not mapped writable (what comes
+ * before that byte may have been written).
+ */
+int vdpa_gen_iotlb_write(struct vringh *vrh, u64 iova, const void *buf,
+			 size_t len);
+
+/**
  * vdpa_gen_vq_put_back() - return the last taken chain to the ring unused
  * @vq: queue, lock held
  */

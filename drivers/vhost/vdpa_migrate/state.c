@@ -487,8 +487,16 @@ static int vdpa_mig_check_inflight(struct vdpa_mig *m,
 		u32 head = le32_to_cpu(in->req[i].head);
 		u32 pos = le32_to_cpu(in->req[i].avail_pos);
 
-		/* Taken before the device's next available index. */
-		if (head >= num || pos > 0xffff ||
+		if (head >= num)
+			return -EINVAL;
+		/* packed: a descriptor of the ring (the parent checks more) */
+		if (le32_to_cpu(r->flags) & VDPA_MIG_VQ_F_PACKED) {
+			if (pos >= num)
+				return -EINVAL;
+			continue;
+		}
+		/* split: taken before the device's next available index */
+		if (pos > 0xffff ||
 		    (u16)(avail - pos) == 0 || (u16)(avail - pos) > num)
 			return -EINVAL;
 	}

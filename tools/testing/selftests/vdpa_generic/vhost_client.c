@@ -739,11 +739,34 @@ static int vhc_vring_file(struct vhc_dev *d, unsigned long req,
  *
  * Return: 0 or a negative errno (e.g. EINVAL from SET_VRING_NUM).
  */
+/* Packed ring: descriptors, both event suppression areas, free IDs. */
+static int vhc_vq_alloc_packed(struct vhc_dev *d, struct vhc_vq *vq,
+			       unsigned int num)
+{
+	unsigned int i;
+
+	vq->pdesc = vhc_alloc(d, sizeof(*vq->pdesc) * num, 64);
+	vq->driver_event = vhc_alloc(d, sizeof(*vq->driver_event), 64);
+	vq->device_event = vhc_alloc(d, sizeof(*vq->device_event), 64);
+	free(vq->id_next);
+	free(vq->id_ndesc);
+	vq->id_next = calloc(num, sizeof(*vq->id_next));
+	vq->id_ndesc = calloc(num, sizeof(*vq->id_ndesc));
+	if (!vq->pdesc || !vq->driver_event || !vq->device_event ||
+	    !vq->id_next || !vq->id_ndesc)
+		return -ENOMEM;
+	for (i = 0; i < num; i++)
+		vq->id_next[i] = (i + 1) & 0xffff;
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	return 0;
+}
+
 int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 {
 	struct vhc_vq *vq;
 	struct vhost_vring_addr addr;
-	unsigned int i;
+	unsigned int i, base = 0;
 	int ret;
 
 	if (index >= VHC_MAX_VQS || !num || num > 0x10000)
@@ -753,17 +776,28 @@ int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 	vq->index = index;
 	vq->num = num;
 	vq->ready = false;
-	vq->desc = vhc_alloc(d, sizeof(*vq->desc) * num, 64);
-	vq->avail = vhc_alloc(d, sizeof(*vq->avail) +
-			      sizeof(vq->avail->ring[0]) * (num + 1), 64);
-	vq->used = vhc_alloc(d, sizeof(*vq->used) +
-			     sizeof(vq->used->ring[0]) * num + 2, 64);
-	if (!vq->desc || !vq->avail || !vq->used)
-		return -ENOMEM;
-
-	/* Free descriptors form a list linked through .next. */
-	for (i = 0; i < num; i++)
-		vq->desc[i].next = htole16((i + 1) & 0xffff);
+	vq->packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
+	if (vq->packed) {
+		if (num > 0x8000)
+			return -EINVAL;
+		ret = vhc_vq_alloc_packed(d, vq, num);
+		if (ret)
+			return ret;
+		/* Both positions at 0 with their wrap counters set. */
+		base = 0x8000 | 0x8000 << 16;
+	} else {
+		vq->desc = vhc_alloc(d, sizeof(*vq->desc) * num, 64);
+		vq->avail = vhc_alloc(d, sizeof(*vq->avail) +
+				      sizeof(vq->avail->ring[0]) * (num + 1),
+				      64);
+		vq->used = vhc_alloc(d, sizeof(*vq->used) +
+				     sizeof(vq->used->ring[0]) * num + 2, 64);
+		if (!vq->desc || !vq->avail || !vq->used)
+			return -ENOMEM;
+		/* Free descriptors form a list linked through .next. */
+		for (i = 0; i < num; i++)
+			vq->desc[i].next = htole16((i + 1) & 0xffff);
+	}
 	vq->free_head = 0;
 	vq->num_free = num;
 	vq->avail_idx = 0;
@@ -787,7 +821,7 @@ int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 	addr.used_user_addr = vhc_iova(d, vq->used);
 	ret = vhc_ioctl(d, VHOST_SET_VRING_ADDR, &addr);
 	if (!ret)
-		ret = vhc_vring_state(d, VHOST_SET_VRING_BASE, index, 0);
+		ret = vhc_vring_state(d, VHOST_SET_VRING_BASE, index, base);
 	if (!ret)
 		ret = vhc_vring_file(d, VHOST_SET_VRING_KICK, index,
 				     vq->kick_fd);
@@ -810,6 +844,58 @@ static void vhc_vq_publish(struct vhc_vq *vq, __u16 head)
 			 __ATOMIC_RELEASE);
 }
 
+/* Descriptor @k of an @n-descriptor chain whose first @n_out are read. */
+static __u16 vhc_desc_flags(unsigned int k, unsigned int n,
+			    unsigned int n_out)
+{
+	return (k >= n_out ? VRING_DESC_F_WRITE : 0) |
+	       (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+}
+
+/* Flags that make a packed descriptor available in the current lap. */
+static __u16 vhc_packed_avail(const struct vhc_vq *vq)
+{
+	return vq->avail_wrap ? 1 << VRING_PACKED_DESC_F_AVAIL :
+				1 << VRING_PACKED_DESC_F_USED;
+}
+
+/*
+ * A packed chain: descriptors from avail_idx on, each with the chain's
+ * buffer ID; the first one's flags last, which makes the chain available.
+ */
+static int vhc_vq_chain_packed(struct vhc_vq *vq, const __u64 *iova,
+			       const __u32 *len, unsigned int n,
+			       unsigned int n_out)
+{
+	__u16 id = vq->free_head, i = vq->avail_idx, first_flags = 0;
+	struct vring_packed_desc *first = &vq->pdesc[i];
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		struct vring_packed_desc *desc = &vq->pdesc[i];
+		__u16 flags = vhc_packed_avail(vq) |
+			      vhc_desc_flags(k, n, n_out);
+
+		desc->addr = htole64(iova[k]);
+		desc->len = htole32(len[k]);
+		desc->id = htole16(id);
+		if (k)
+			desc->flags = htole16(flags);
+		else
+			first_flags = flags;
+		if (++i == vq->num) {
+			i = 0;
+			vq->avail_wrap = !vq->avail_wrap;
+		}
+	}
+	vq->avail_idx = i;
+	vq->free_head = vq->id_next[id];
+	vq->id_ndesc[id] = n;
+	vq->num_free -= n;
+	__atomic_store_n(&first->flags, htole16(first_flags), __ATOMIC_RELEASE);
+	return id;
+}
+
 static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
 			const __u32 *len, unsigned int n, unsigned int n_out)
 {
@@ -818,17 +904,14 @@ static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
 
 	if (!vq->ready || !n || n > vq->num_free)
 		return -ENOSPC;
+	if (vq->packed)
+		return vhc_vq_chain_packed(vq, iova, len, n, n_out);
 	for (k = 0; k < n; k++) {
 		struct vring_desc *desc = &vq->desc[i];
-		__u16 flags = 0;
 
-		if (k >= n_out)
-			flags |= VRING_DESC_F_WRITE;
-		if (k + 1 < n)
-			flags |= VRING_DESC_F_NEXT;
 		desc->addr = htole64(iova[k]);
 		desc->len = htole32(len[k]);
-		desc->flags = htole16(flags);
+		desc->flags = htole16(vhc_desc_flags(k, n, n_out));
 		/* .next already names the following free descriptor. */
 		i = le16toh(desc->next);
 	}
@@ -927,15 +1010,60 @@ int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms)
 	return 0;
 }
 
+/* A packed ring's next used element, if the device wrote it. */
+static int vhc_vq_get_used_packed(struct vhc_vq *vq, __u32 *id, __u32 *len)
+{
+	struct vring_packed_desc *desc = &vq->pdesc[vq->last_used];
+	__u16 flags = le16toh(__atomic_load_n(&desc->flags, __ATOMIC_ACQUIRE));
+	bool avail = flags & 1 << VRING_PACKED_DESC_F_AVAIL;
+	bool used = flags & 1 << VRING_PACKED_DESC_F_USED;
+	__u16 n;
+
+	if ((avail != vq->used_wrap || used != vq->used_wrap) &&
+	    (vq->dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))) {
+		/* Nothing yet: an interrupt when this descriptor is used. */
+		vq->driver_event->off_wrap =
+			htole16(vq->last_used | vq->used_wrap << 15);
+		__atomic_store_n(&vq->driver_event->flags,
+				 htole16(VRING_PACKED_EVENT_FLAG_DESC),
+				 __ATOMIC_RELEASE);
+		/* The wish before the descriptor is read again. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		flags = le16toh(__atomic_load_n(&desc->flags,
+						__ATOMIC_ACQUIRE));
+		avail = flags & 1 << VRING_PACKED_DESC_F_AVAIL;
+		used = flags & 1 << VRING_PACKED_DESC_F_USED;
+	}
+	if (avail != vq->used_wrap || used != vq->used_wrap)
+		return 0;
+	*id = le16toh(desc->id);
+	*len = le32toh(desc->len);
+	if (*id >= vq->num || !vq->id_ndesc[*id])
+		return -EIO;
+	n = vq->id_ndesc[*id];
+	vq->id_ndesc[*id] = 0;
+	vq->id_next[*id] = vq->free_head;
+	vq->free_head = *id;
+	vq->num_free += n;
+	vq->last_used += n;
+	if (vq->last_used >= vq->num) {
+		vq->last_used -= vq->num;
+		vq->used_wrap = !vq->used_wrap;
+	}
+	return 1;
+}
+
 /**
  * vhc_vq_get_used() - consume one used ring entry, if any
  * @vq: virtqueue
  * @id: head id of the chain the device returned
  * @len: bytes the device wrote into the chain
  *
- * The chain's descriptors go back on the free list.  With
+ * The chain's descriptors go back on the free list.  On a split ring with
  * VIRTIO_RING_F_EVENT_IDX, finding nothing asks for an interrupt at the
- * next entry (used_event); the driver still kicks every time.
+ * next entry (used_event); the driver still kicks every time.  On a packed
+ * ring the head id is the chain's buffer ID, and with EVENT_IDX finding
+ * nothing asks for an interrupt at the next used descriptor.
  *
  * Return: 1 if an entry was consumed, 0 if none is pending, -EIO if the
  * device returned an id that is not a chain head in flight.
@@ -946,6 +1074,8 @@ int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len)
 	__u16 used_idx, i, n = 1;
 	__u32 head;
 
+	if (vq->packed)
+		return vhc_vq_get_used_packed(vq, id, len);
 	used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
 	if (used_idx == vq->last_used &&
 	    (vq->dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))) {
@@ -1126,6 +1256,17 @@ int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
 			continue;
 		*vq = src->vqs[i];
 		vq->dev = dst;
+		if (vq->packed) {
+			/* The driver's bookkeeping: a copy of its own. */
+			size_t sz = sizeof(*vq->id_next) * vq->num;
+
+			vq->id_next = malloc(sz);
+			vq->id_ndesc = malloc(sz);
+			if (!vq->id_next || !vq->id_ndesc)
+				return -ENOMEM;
+			memcpy(vq->id_next, src->vqs[i].id_next, sz);
+			memcpy(vq->id_ndesc, src->vqs[i].id_ndesc, sz);
+		}
 		vq->kick_fd = kick >= 0 ? kick :
 			      eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		vq->call_fd = call >= 0 ? call :
@@ -1180,6 +1321,7 @@ void vhc_mig_rebase(struct vhc_dev *d, void *mem)
 
 		if (!vq->desc)
 			continue;
+		/* Split or packed: the same three pointers. */
 		vq->desc = (void *)((char *)vq->desc + delta);
 		vq->avail = (void *)((char *)vq->avail + delta);
 		vq->used = (void *)((char *)vq->used + delta);

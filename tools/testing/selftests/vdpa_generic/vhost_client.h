@@ -7,10 +7,13 @@
  * uAPI from vdpa_migrate.ko; see vhc_use()). "Guest memory" is an anonymous
  * mapping of this process, made visible to the device through IOTLB v2
  * messages; every address handed to the device (rings, buffers) is an IOVA
- * inside that window. Rings are split rings; the client kicks after every
- * batch. Without EVENT_IDX the device interrupts for every used entry;
- * with it, the client's used_event asks for the next one whenever it found
- * the used ring empty (vhc_vq_get_used()).
+ * inside that window. The client kicks after every batch. Rings are
+ * split rings unless VIRTIO_F_RING_PACKED was negotiated. On a split ring
+ * without EVENT_IDX the device interrupts for every used entry; with it,
+ * the client's used_event asks for the next one whenever it found the
+ * used ring empty (vhc_vq_get_used()). On a packed ring the client takes
+ * used elements in any order; with EVENT_IDX it asks for an interrupt at
+ * the next used descriptor whenever it found none, else for every one.
  *
  * Functions return 0 (or a count) on success and a negative errno on
  * failure; they never exit the process, so tests decide what is fatal.
@@ -30,34 +33,61 @@
 #define VHC_IOVA_BASE		0x40000000ULL
 
 /**
- * struct vhc_vq - one split virtqueue owned by the client
+ * struct vhc_vq - one virtqueue owned by the client
  * @dev: device the queue belongs to
  * @index: virtqueue index on the device
  * @num: ring size (entries)
- * @desc: descriptor table, in guest memory
- * @avail: driver ring, in guest memory
- * @used: device ring, in guest memory
+ * @packed: a packed ring (VIRTIO_F_RING_PACKED negotiated), else split
+ * @desc: split: descriptor table, in guest memory
+ * @pdesc: packed: descriptor ring, in guest memory
+ * @avail: split: driver ring, in guest memory
+ * @driver_event: packed: driver event suppression ("enable", or a
+ *	descriptor with EVENT_IDX)
+ * @used: split: device ring, in guest memory
+ * @device_event: packed: device event suppression
  * @kick_fd: eventfd the client writes to notify the device
  * @call_fd: eventfd the device signals when it used buffers
- * @free_head: first descriptor of the free list (chained through .next)
- * @num_free: descriptors on the free list
- * @avail_idx: shadow of avail->idx
- * @last_used: next used ring entry the client will consume
+ * @free_head: split: first descriptor of the free list (chained through
+ *	.next); packed: first free buffer ID (chained through @id_next).
+ *	Either way the ID the next chain gets.
+ * @num_free: free descriptors
+ * @avail_idx: split: shadow of avail->idx; packed: next descriptor the
+ *	client writes
+ * @last_used: split: next used ring entry the client will consume;
+ *	packed: next descriptor the device writes a used element to
+ * @avail_wrap: packed: wrap counter of @avail_idx
+ * @used_wrap: packed: wrap counter of @last_used
+ * @id_next: packed: free buffer ID list (malloc'd, @num entries)
+ * @id_ndesc: packed: descriptors of the chain of each buffer ID in flight
  * @ready: the queue was fully set up
  */
 struct vhc_vq {
 	struct vhc_dev *dev;
 	unsigned int index;
 	unsigned int num;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
+	bool packed;
+	union {
+		struct vring_desc *desc;
+		struct vring_packed_desc *pdesc;
+	};
+	union {
+		struct vring_avail *avail;
+		struct vring_packed_desc_event *driver_event;
+	};
+	union {
+		struct vring_used *used;
+		struct vring_packed_desc_event *device_event;
+	};
 	int kick_fd;
 	int call_fd;
 	__u16 free_head;
 	__u16 num_free;
 	__u16 avail_idx;
 	__u16 last_used;
+	bool avail_wrap;
+	bool used_wrap;
+	__u16 *id_next;
+	__u16 *id_ndesc;
 	bool ready;
 };
 

@@ -282,15 +282,28 @@ TEST_F(gp_net, vring_base)
 	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_SET_VRING_BASE, &s));
 }
 
-/* Log the whole of a port's memory in 4 KiB pages. */
-static int gp_log_start(struct net_port *p)
+/* Log the whole of a device's memory in 4 KiB pages. */
+static int gp_dev_log_start(struct vhc_dev *d)
 {
 	struct vdpa_mig_log_range r = {
-		.iova = p->dev.mem_iova,
-		.size = p->dev.mem_size,
+		.iova = d->mem_iova,
+		.size = d->mem_size,
 	};
 
-	return vhc_log_start(&p->dev, 0, 12, &r, 1);
+	return vhc_log_start(d, 0, 12, &r, 1);
+}
+
+static int gp_log_start(struct net_port *p)
+{
+	return gp_dev_log_start(&p->dev);
+}
+
+/* VHOST_GET_VRING_BASE's value for a packed ring @descs descriptors on. */
+static __u32 gp_packed_base(unsigned int descs, unsigned int num)
+{
+	__u32 pos = descs % num | (descs / num % 2 ? 0 : 0x8000);
+
+	return pos | pos << 16;	/* avail, then used: all used */
 }
 
 /* Is the page holding @ptr (in @p's memory) set in @bits? */
@@ -428,6 +441,99 @@ TEST_F(gp_net, shadow_at_start)
 	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(a_sent, s.num);
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+}
+
+/*
+ * @p's TX queue is idle (everything reaped): one more frame to @dst must
+ * raise the queue's interrupt (the tests' reaping polls, so it would not
+ * notice a missing one).  With EVENT_IDX, finding nothing used asked for
+ * one at the next descriptor.  Run last: the peer receives the frame.
+ */
+static void gp_tx_irq(struct __test_metadata *_metadata, struct net_port *p,
+		      const __u8 *dst)
+{
+	struct vhc_vq *tx = &p->dev.vqs[NET_TX_Q];
+	__u32 id, len;
+
+	ASSERT_EQ(0, vhc_vq_get_used(tx, &id, &len));
+	vhc_vq_wait(tx, 0);	/* forget earlier signals */
+	ASSERT_LE(0, net_send(p, dst, 0, net_plen(0)));
+	ASSERT_EQ(0, vhc_vq_kick(tx));
+	EXPECT_EQ(0, vhc_vq_wait(tx, NET_WAIT_MS));
+	EXPECT_EQ(1, vhc_vq_get_used(tx, &id, &len));
+}
+
+/*
+ * Packed rings (the cards offer them: packed=on in vm.args).  Direct mode
+ * passes them to the card; a running packed device cannot move to shadow
+ * rings (EOPNOTSUPP, and it runs on, unchanged); one whose log started
+ * before DRIVER_OK starts on shadow rings (here with EVENT_IDX, which only
+ * the relay sees: the card gets split rings without it): frames flow both
+ * ways over several laps of the packed rings, the ring positions are known
+ * and the log holds what the card and the relay wrote.
+ */
+TEST_F(gp_net, packed_shadow)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
+	__u64 bits[GP_LOG_WORDS], dirty;
+	unsigned int tx_done, a_sent = 0, lap;
+	struct net_rx_stats st;
+
+	if (_metadata->skip)
+		return;
+	if (!variant->dirty_log)
+		SKIP(return, "dirty logging is vdpa_migrate's");
+	if (!(a->dev.device_features & packed))
+		SKIP(return, "card without packed rings");
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	EXPECT_ERRNO(EOPNOTSUPP, gp_log_start(a));
+	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	/* The relay's event suppression: interrupts at a descriptor. */
+	ASSERT_EQ(0, vhc_reset(&a->dev));
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed |
+				    BIT_ULL(VIRTIO_RING_F_EVENT_IDX), 0, NULL));
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
+				  a->dev.mem_size, bits, NULL));
+	/* 32 two-descriptor TX chains a lap: one lap of a 64-entry ring. */
+	for (lap = 0; lap < 3; lap++) {
+		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		a_sent += tx_done;
+		net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(gp_packed_base(a_sent * 2, NET_RING), s.num);
+	s.index = NET_RX_Q;
+	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+	/* RX: each frame from B used one single-descriptor buffer. */
+	EXPECT_EQ(gp_packed_base(3 * NET_FRAMES, NET_RING) >> 16, s.num >> 16);
+
+	ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
+				  a->dev.mem_size, bits, &dirty));
+	TH_LOG("%llu dirty pages on the packed side", (unsigned long long)dirty);
+	EXPECT_LT(0u, gp_dirty_in(a, bits, a->rxbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_TRUE(gp_dirty(a, bits, a->dev.vqs[NET_RX_Q].pdesc));
+	EXPECT_TRUE(gp_dirty(a, bits, a->dev.vqs[NET_TX_Q].pdesc));
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	gp_tx_irq(_metadata, a, b->mac);
 }
 
 /*
@@ -875,6 +981,112 @@ TEST_F(gp_mig, load_bad_inflight)
 }
 
 /*
+ * Packed rings across a migration: A starts on shadow rings (its log
+ * started before DRIVER_OK), receives and sends over several laps, and
+ * stops right after queueing frames for B.  Its card held every posted RX
+ * buffer: all in flight, back to back from the used position.  Malformed
+ * in-flight lists are refused, changing nothing; then C takes over: the
+ * queued frames arrive once, and traffic runs both ways.
+ */
+TEST_F(gp_mig, packed_migrate)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
+	struct vdpa_mig_rec_vq_inflight *in;
+	struct vdpa_mig_rec_vq *vq;
+	unsigned int tx_done, lap, k, used;
+	struct net_rx_stats st;
+	__u8 status = 0xff;
+	void *blob, *bad;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	if (!(a->dev.device_features & c->dev.device_features & packed))
+		SKIP(return, "cards without packed rings");
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
+	for (lap = 0; lap < 3; lap++) {
+		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	net_send_all(_metadata, a, b->mac);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+
+	in = gp_find_rec(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
+	vq = gp_find_rec(blob, len, VDPA_MIG_REC_VQ, NET_RX_Q);
+	ASSERT_NE(NULL, in);
+	ASSERT_NE(NULL, vq);
+	EXPECT_NE(0u, le32toh(vq->flags) & VDPA_MIG_VQ_F_PACKED);
+	used = le32toh(vq->used_idx);
+	EXPECT_EQ(3 * NET_FRAMES % NET_RING, used);
+	EXPECT_EQ((__u32)NET_RING, le32toh(in->count));
+	for (k = 0; k < le32toh(in->count); k++)
+		EXPECT_EQ((used + k) % NET_RING, le32toh(in->req[k].avail_pos));
+
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	bad = malloc(len);
+	ASSERT_NE(NULL, bad);
+	for (k = 0; k < 5; k++) {
+		struct vdpa_mig_rec_vq_inflight *bin;
+		struct vdpa_mig_rec_vq *bvq;
+		struct vdpa_mig_inflight t;
+		int err = EINVAL;
+
+		memcpy(bad, blob, len);
+		bin = gp_find_rec(bad, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
+		bvq = gp_find_rec(bad, len, VDPA_MIG_REC_VQ, NET_RX_Q);
+		switch (k) {
+		case 0:	/* the oldest missing: cannot be read again */
+			bin->count = htole32(le32toh(bin->count) - 1);
+			memmove(&bin->req[0], &bin->req[1],
+				sizeof(bin->req[0]) * le32toh(bin->count));
+			err = EOPNOTSUPP;
+			break;
+		case 1:	/* out of ring order */
+			t = bin->req[1];
+			bin->req[1] = bin->req[2];
+			bin->req[2] = t;
+			break;
+		case 2:	/* a position past the ring */
+			bin->req[1].avail_pos = htole32(NET_RING);
+			break;
+		case 3:	/* the same buffer ID twice */
+			bin->req[1].head = bin->req[0].head;
+			break;
+		case 4:	/* a used position past the ring */
+			bvq->used_idx = htole32(NET_RING);
+			break;
+		}
+		EXPECT_ERRNO(err, vhc_mig_load(&c->dev, bad, len)) {
+			TH_LOG("case %u", k);
+		}
+		ASSERT_EQ(0, vhc_get_status(&c->dev, &status));
+		EXPECT_EQ(0u, status);
+	}
+	free(bad);
+	gp_mig_start(_metadata, a, c, blob, len);
+
+	ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[NET_TX_Q]));
+	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	EXPECT_EQ(0, c->dev.vqs[NET_RX_Q].num_free);
+	for (lap = 0; lap < 2; lap++) {
+		net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	gp_tx_irq(_metadata, c, b->mac);
+}
+
+/*
  * Hot upgrade of the parent: both net cards' devices are stopped and
  * saved, the VMM lets go of them (vhc_mig_detach(): it keeps the guest),
  * vdpa_gen_pci is unloaded and loaded again (the cards' driver_override
@@ -1229,6 +1441,19 @@ FIXTURE(gp_blkmig) {
 	bool created[2];
 };
 
+FIXTURE_VARIANT(gp_blkmig) {
+	bool packed;
+};
+
+FIXTURE_VARIANT_ADD(gp_blkmig, split) {
+	.packed = false,
+};
+
+/* Shadow rings from DRIVER_OK on: a running packed ring cannot switch. */
+FIXTURE_VARIANT_ADD(gp_blkmig, packed) {
+	.packed = true,
+};
+
 FIXTURE_SETUP(gp_blkmig)
 {
 	static const char *const env[2] = { "GPCI_MIGBLK0", "GPCI_MIGBLK1" };
@@ -1367,6 +1592,9 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 {
 	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
 	int head[GP_BLK_REQS], done[GP_BLK_REQS] = {}, on_a = 0, i;
+	__u64 packed = variant->packed ? BIT_ULL(VIRTIO_F_RING_PACKED) : 0;
+	/* Ring positions a write takes: packed rings count descriptors. */
+	unsigned int per = variant->packed ? 3 : 1;
 	struct vdpa_mig_rec_vq_inflight *in;
 	struct vdpa_mig_rec_vq *vq;
 	struct gp_blk_req *req;
@@ -1376,10 +1604,15 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 
 	if (_metadata->skip)
 		return;
+	if ((a->device_features & c->device_features & packed) != packed)
+		SKIP(return, "cards without packed rings");
 	req = vhc_alloc(a, sizeof(*req) * GP_BLK_REQS, 4096);
 	ASSERT_NE(NULL, req);
 	ASSERT_EQ(0, vhc_mem_map(a));
-	ASSERT_EQ(0, gp_blk_start(a, 0));
+	if (packed)
+		ASSERT_EQ(0, gp_dev_log_start(a));
+	ASSERT_EQ(0, gp_blk_start(a, packed));
+	ASSERT_EQ(packed, a->features & packed);
 	for (i = 0; i < GP_BLK_REQS; i++) {
 		head[i] = a->vqs[0].free_head;
 		ASSERT_LE(0, gp_blk_submit(&a->vqs[0], &req[i], i, false, 0));
@@ -1402,8 +1635,9 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 	ASSERT_NE(NULL, vq);
 	TH_LOG("A: %d write(s) done, %u in flight, %u never taken", on_a,
 	       in ? le32toh(in->count) : 0,
-	       GP_BLK_REQS - le32toh(vq->avail_idx));
-	EXPECT_EQ((__u32)on_a, le32toh(vq->used_idx));
+	       GP_BLK_REQS - le32toh(vq->avail_idx) / per);
+	EXPECT_EQ((__u32)on_a * per, le32toh(vq->used_idx));
+	EXPECT_EQ(!!packed, !!(le32toh(vq->flags) & VDPA_MIG_VQ_F_PACKED));
 
 	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
 	ASSERT_EQ(0, vhc_mig_adopt(c, a));

@@ -19,10 +19,27 @@ trap cleanup EXIT
 XFER=$SUITE_DIR/../vdpa_generic/tcp_xfer.py
 a=$(gp_card net 0)
 b=$(gp_card net 1)
+# The kernel driver on split rings: with packed ones and EVENT_IDX, 64-entry
+# rings (the size a net card's control queue sets for all) stall TCP here,
+# card and driver alone (README, "Limitations"). So the devices offer what
+# virtio_pci negotiated with the cards, up to RING_PACKED (34) exclusive.
+split_features() {
+	local bits i f=0
+	bits=$(cat /sys/bus/pci/devices/"$1"/virtio*/features) ||
+		fail "$1 not on virtio_pci"
+	for ((i = 0; i < 34; i++)); do
+		[ "${bits:i:1}" = 1 ] && f=$((f | 1 << i))
+	done
+	printf '%x' "$f"
+}
+fa=$(split_features "$a")
+fb=$(split_features "$b")
 gp_take "$a"
 gp_take "$b"
-gp_add "$a" gpn0 virtio_vdpa
-gp_add "$b" gpn1 virtio_vdpa
+"$BUILD_DIR/gp_devadd" "pci/$a" gpn0 features "$fa" || fail "add gpn0"
+"$BUILD_DIR/gp_devadd" "pci/$b" gpn1 features "$fb" || fail "add gpn1"
+bind_vdpa gpn0 virtio_vdpa
+bind_vdpa gpn1 virtio_vdpa
 if_a=$(gp_netdev gpn0) || fail "no netdev on gpn0"
 if_b=$(gp_netdev gpn1) || fail "no netdev on gpn1"
 # The MAC is the card's (config space passes through).

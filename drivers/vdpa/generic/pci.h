@@ -55,6 +55,8 @@ struct vdpa_mig_log;
  * @len: bytes the card wrote to that chain, once it used it
  * @state: %GPCI_PK_BUSY or %GPCI_PK_DONE for the first descriptor of each
  *	chain between @used and @avail, %GPCI_PK_FREE elsewhere
+ * @id_busy: buffer IDs in flight (a driver must not reuse one before it
+ *	comes back)
  */
 struct gpci_pk {
 	u16 avail;
@@ -65,6 +67,7 @@ struct gpci_pk {
 	u16 *ndesc;
 	u32 *len;
 	u8 *state;
+	unsigned long *id_busy;
 };
 
 #define GPCI_PK_FREE	0
@@ -103,6 +106,9 @@ struct gpci_pk {
  *	descriptor index, wrap counter in bit 15)
  * @load_used: the driver's used index, from the state (packed: as
  *	@load_avail)
+ * @load_packed: the state is a packed ring's (checked against the ring
+ *	again when it is replayed: the driver may set another size or
+ *	format between the load and DRIVER_OK)
  * @cmd: net control queue only: the command each busy shadow head carries
  *	(its device-readable bytes, kmalloc'd), or NULL
  * @cmd_len: bytes of each @cmd
@@ -135,6 +141,7 @@ struct gpci_svq {
 	u32 load_n;
 	u16 load_avail;
 	u16 load_used;
+	bool load_packed;
 	u8 **cmd;
 	u16 *cmd_len;
 	bool relay;
@@ -330,7 +337,7 @@ u16 gpci_pk_dist(u16 num, u16 from, bool from_wrap, u16 to, bool to_wrap);
 int gpci_pk_read(struct gpci_dev *gd, struct gpci_svq *s, u16 *id,
 		 u16 *ndesc);
 void gpci_pk_taken(struct gpci_svq *s, u16 id, u16 ndesc);
-void gpci_pk_used(struct gpci_svq *s, u16 pos, u32 len);
+int gpci_pk_used(struct gpci_svq *s, u16 pos, u32 len);
 int gpci_pk_deliver(struct gpci_dev *gd, struct gpci_svq *s, bool *notify);
 int gpci_pk_start(struct gpci_dev *gd, struct gpci_svq *s);
 

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/vringh.h>
 #include <uapi/linux/virtio_ring.h>
@@ -58,7 +59,8 @@ int gpci_pk_alloc(struct gpci_svq *s)
 	pk->ndesc = kcalloc(num, sizeof(*pk->ndesc), GFP_KERNEL);
 	pk->len = kcalloc(num, sizeof(*pk->len), GFP_KERNEL);
 	pk->state = kcalloc(num, sizeof(*pk->state), GFP_KERNEL);
-	if (!pk->id || !pk->ndesc || !pk->len || !pk->state ||
+	pk->id_busy = bitmap_zalloc(num, GFP_KERNEL);
+	if (!pk->id || !pk->ndesc || !pk->len || !pk->state || !pk->id_busy ||
 	    gpci_pk_kiov(&s->riov, num) || gpci_pk_kiov(&s->wiov, num)) {
 		gpci_pk_free(s);
 		return -ENOMEM;
@@ -79,6 +81,8 @@ void gpci_pk_free(struct gpci_svq *s)
 	pk->len = NULL;
 	kfree(pk->state);
 	pk->state = NULL;
+	bitmap_free(pk->id_busy);
+	pk->id_busy = NULL;
 	vringh_kiov_cleanup(&s->riov);
 	vringh_kiov_cleanup(&s->wiov);
 }
@@ -96,6 +100,7 @@ void gpci_pk_reset(struct gpci_svq *s, u16 avail, u16 used)
 	pk->used = used & ~GPCI_PK_WRAP;
 	pk->used_wrap = used & GPCI_PK_WRAP;
 	memset(pk->state, GPCI_PK_FREE, s->vrh.vring.num);
+	bitmap_zero(pk->id_busy, s->vrh.vring.num);
 }
 
 /*
@@ -176,7 +181,10 @@ static int gpci_pk_indirect(struct gpci_svq *s,
  * caller calls gpci_pk_taken() once it relayed it.  Return: 1 with its
  * buffer ID and how many ring descriptors it takes, 0 if the driver made
  * nothing available there, -E2BIG for a chain longer than the ring, or
- * another negative errno for a ring that cannot be read or is corrupt.
+ * another negative errno for a ring that cannot be read or is corrupt:
+ * a buffer ID past the ring or already in flight, or a chain over
+ * descriptors still in flight (which a driver gets back in order, so a
+ * correct one never writes there).
  */
 int gpci_pk_read(struct gpci_dev *gd, struct gpci_svq *s, u16 *id,
 		 u16 *ndesc)
@@ -233,6 +241,10 @@ int gpci_pk_read(struct gpci_dev *gd, struct gpci_svq *s, u16 *id,
 	}
 	*id = le16_to_cpu(d.id);	/* the last descriptor's (2.8.6) */
 	*ndesc = n;
+	if (*id >= num || test_bit(*id, s->pk.id_busy) ||
+	    gpci_pk_dist(num, s->pk.used, s->pk.used_wrap, s->pk.avail,
+			 s->pk.avail_wrap) + n > num)
+		return -EINVAL;
 	return 1;
 }
 
@@ -244,14 +256,18 @@ void gpci_pk_taken(struct gpci_svq *s, u16 id, u16 ndesc)
 	pk->id[pk->avail] = id;
 	pk->ndesc[pk->avail] = ndesc;
 	pk->state[pk->avail] = GPCI_PK_BUSY;
+	set_bit(id, pk->id_busy);
 	gpci_pk_advance(s, &pk->avail, &pk->avail_wrap, ndesc);
 }
 
 /* The card used the chain read at descriptor @pos and wrote @len bytes. */
-void gpci_pk_used(struct gpci_svq *s, u16 pos, u32 len)
+int gpci_pk_used(struct gpci_svq *s, u16 pos, u32 len)
 {
+	if (s->pk.state[pos] != GPCI_PK_BUSY)
+		return -EIO;
 	s->pk.len[pos] = len;
 	s->pk.state[pos] = GPCI_PK_DONE;
+	return 0;
 }
 
 /*
@@ -325,7 +341,12 @@ int gpci_pk_deliver(struct gpci_dev *gd, struct gpci_svq *s, bool *notify)
 		if (pk->len[p])
 			flags |= VRING_DESC_F_WRITE;
 		lf = cpu_to_le16(flags);
-		/* ID and length before the flags that hand them over. */
+		/*
+		 * ID and length before the flags that hand them over.  The
+		 * flags go in one copy of two bytes; were it torn, the byte
+		 * holding AVAIL (unchanged) could not make the element look
+		 * used early.
+		 */
 		smp_wmb();
 		ret = vdpa_gen_iotlb_write(&s->vrh, at +
 					   offsetof(struct vring_packed_desc, flags),
@@ -335,6 +356,7 @@ int gpci_pk_deliver(struct gpci_dev *gd, struct gpci_svq *s, bool *notify)
 		gpci_log(gd, at + offsetof(struct vring_packed_desc, len),
 			 sizeof(e) + sizeof(lf));
 		pk->state[p] = GPCI_PK_FREE;
+		clear_bit(pk->id[p], pk->id_busy);
 		moved += pk->ndesc[p];
 		gpci_pk_advance(s, &pk->used, &pk->used_wrap, pk->ndesc[p]);
 	}

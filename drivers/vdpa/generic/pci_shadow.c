@@ -382,7 +382,9 @@ again:
 			return ret;
 		if (s->packed) {
 			/* Handed back in the driver's order, below. */
-			gpci_pk_used(s, s->pos[id], len);
+			ret = gpci_pk_used(s, s->pos[id], len);
+			if (ret)
+				return ret;
 			s->head[id] = GPCI_SVQ_FREE;
 			s->last_used++;
 			continue;
@@ -660,13 +662,18 @@ static void gpci_svq_loaded(struct gpci_svq *s)
  */
 static int gpci_svq_replay_packed(struct gpci_dev *gd, struct gpci_svq *s)
 {
-	u16 want, taken = 0, id, ndesc;
+	u16 num = s->vrh.vring.num, want, taken = 0, id, ndesc;
 	int ret;
 
+	if (!s->load_packed || (s->load_used & ~GPCI_PK_WRAP) >= num ||
+	    (s->load_avail & ~GPCI_PK_WRAP) >= num)
+		return -EINVAL;
 	gpci_pk_reset(s, s->load_used, s->load_used);
-	want = gpci_pk_dist(s->vrh.vring.num, s->pk.used, s->pk.used_wrap,
+	want = gpci_pk_dist(num, s->pk.used, s->pk.used_wrap,
 			    s->load_avail & ~GPCI_PK_WRAP,
 			    s->load_avail & GPCI_PK_WRAP);
+	if (want > num)
+		return -EINVAL;
 	for (u32 k = 0; k < s->load_n; k++) {
 		if (le32_to_cpu(s->load[k].avail_pos) != s->pk.avail)
 			return -EINVAL;
@@ -703,6 +710,8 @@ static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 
 	if (s->packed)
 		return gpci_svq_replay_packed(gd, s);
+	if (s->load_packed)
+		return -EINVAL;
 	s->vrh.last_used_idx = s->load_used;
 	for (u32 k = 0; k < s->load_n; k++) {
 		s->vrh.last_avail_idx = le32_to_cpu(s->load[k].avail_pos);
@@ -1611,6 +1620,7 @@ store:
 		vq->svq.load_n = st->n_inflight;
 		vq->svq.load_avail = avail;
 		vq->svq.load_used = used;
+		vq->svq.load_packed = packed;
 		if (copy)
 			gd->shadow_pending = true;
 		copy = NULL;

@@ -784,7 +784,7 @@ int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 		if (ret)
 			return ret;
 		/* Both positions at 0 with their wrap counters set. */
-		base = 0x8000 | 0x8000 << 16;
+		base = 0x8000u | 0x8000u << 16;
 	} else {
 		vq->desc = vhc_alloc(d, sizeof(*vq->desc) * num, 64);
 		vq->avail = vhc_alloc(d, sizeof(*vq->avail) +
@@ -1254,6 +1254,8 @@ int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
 
 		if (!src->vqs[i].ready)
 			continue;
+		free(vq->id_next);
+		free(vq->id_ndesc);
 		*vq = src->vqs[i];
 		vq->dev = dst;
 		if (vq->packed) {

@@ -57,7 +57,9 @@
  *	packed: next descriptor the device writes a used element to
  * @avail_wrap: packed: wrap counter of @avail_idx
  * @used_wrap: packed: wrap counter of @last_used
- * @id_next: packed: free buffer ID list (malloc'd, @num entries)
+ * @id_next: packed: free buffer ID list (malloc'd, @num entries; kept
+ *	when the device closes, for vhc_mig_adopt(), freed when the queue
+ *	is set up again or adopted over)
  * @id_ndesc: packed: descriptors of the chain of each buffer ID in flight
  * @ready: the queue was fully set up
  */

@@ -444,10 +444,34 @@ TEST_F(gp_net, shadow_at_start)
 }
 
 /*
- * @p's TX queue is idle (everything reaped): one more frame to @dst must
- * raise the queue's interrupt (the tests' reaping polls, so it would not
- * notice a missing one).  With EVENT_IDX, finding nothing used asked for
- * one at the next descriptor.  Run last: the peer receives the frame.
+ * Wait up to NET_WAIT_MS until the device used @vq's next descriptor (a
+ * packed ring), without vhc_vq_get_used(): with EVENT_IDX that would ask
+ * for an interrupt.
+ */
+static bool gp_pk_wait_used(struct vhc_vq *vq)
+{
+	int ms;
+
+	for (ms = 0; ms < NET_WAIT_MS; ms += 10) {
+		__u16 f = le16toh(__atomic_load_n(&vq->pdesc[vq->last_used].flags,
+						  __ATOMIC_ACQUIRE));
+
+		if (!!(f & 1 << VRING_PACKED_DESC_F_AVAIL) == vq->used_wrap &&
+		    !!(f & 1 << VRING_PACKED_DESC_F_USED) == vq->used_wrap)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * @p's packed TX queue is idle (everything reaped): the relay follows the
+ * driver's event suppression.  Disabled: a frame to @dst is sent and used
+ * without an interrupt.  Then the client's own mode (enabled, or with
+ * EVENT_IDX the next descriptor, asked for when it found nothing used):
+ * one more frame must raise it.  The tests' reaping polls, so they would
+ * not notice an interrupt missing or one too many.  Run last: the peer
+ * receives the frames.
  */
 static void gp_tx_irq(struct __test_metadata *_metadata, struct net_port *p,
 		      const __u8 *dst)
@@ -455,12 +479,31 @@ static void gp_tx_irq(struct __test_metadata *_metadata, struct net_port *p,
 	struct vhc_vq *tx = &p->dev.vqs[NET_TX_Q];
 	__u32 id, len;
 
-	ASSERT_EQ(0, vhc_vq_get_used(tx, &id, &len));
+	tx->driver_event->flags = htole16(VRING_PACKED_EVENT_FLAG_DISABLE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vhc_vq_wait(tx, 0);	/* forget earlier signals */
 	ASSERT_LE(0, net_send(p, dst, 0, net_plen(0)));
 	ASSERT_EQ(0, vhc_vq_kick(tx));
+	EXPECT_TRUE(gp_pk_wait_used(tx));
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait(tx, 200));
+	EXPECT_EQ(1, vhc_vq_get_used(tx, &id, &len));
+
+	tx->driver_event->flags = htole16(VRING_PACKED_EVENT_FLAG_ENABLE);
+	ASSERT_EQ(0, vhc_vq_get_used(tx, &id, &len));	/* re-arms with EVENT_IDX */
+	ASSERT_LE(0, net_send(p, dst, 1, net_plen(1)));
+	ASSERT_EQ(0, vhc_vq_kick(tx));
 	EXPECT_EQ(0, vhc_vq_wait(tx, NET_WAIT_MS));
 	EXPECT_EQ(1, vhc_vq_get_used(tx, &id, &len));
+}
+
+/* Why a packed shadow-ring test cannot run here, or NULL. */
+static const char *gp_packed_why_not(bool dirty_log, const struct net_port *p)
+{
+	if (!dirty_log)
+		return "dirty logging is vdpa_migrate's";
+	if (!(p->dev.device_features & BIT_ULL(VIRTIO_F_RING_PACKED)))
+		return "card without packed rings";
+	return NULL;
 }
 
 /*
@@ -478,15 +521,15 @@ TEST_F(gp_net, packed_shadow)
 	struct vhost_vring_state s = { .index = NET_TX_Q };
 	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
 	__u64 bits[GP_LOG_WORDS], dirty;
+	const char *why;
 	unsigned int tx_done, a_sent = 0, lap;
 	struct net_rx_stats st;
 
 	if (_metadata->skip)
 		return;
-	if (!variant->dirty_log)
-		SKIP(return, "dirty logging is vdpa_migrate's");
-	if (!(a->dev.device_features & packed))
-		SKIP(return, "card without packed rings");
+	why = gp_packed_why_not(variant->dirty_log, a);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, net_start(b, NET_RING));
 	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
@@ -528,12 +571,131 @@ TEST_F(gp_net, packed_shadow)
 				  (size_t)NET_RING * NET_BUF_SIZE));
 	EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
 				  (size_t)NET_RING * NET_BUF_SIZE));
+	/* Used elements (the TX ring shares the page; the log is per page). */
 	EXPECT_TRUE(gp_dirty(a, bits, a->dev.vqs[NET_RX_Q].pdesc));
-	EXPECT_TRUE(gp_dirty(a, bits, a->dev.vqs[NET_TX_Q].pdesc));
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	gp_tx_irq(_metadata, a, b->mac);
+}
+
+/*
+ * Make @n raw descriptors available at @vq's next position (a packed
+ * ring), the first one's flags last, bypassing the client's bookkeeping:
+ * the device is expected to stop, and the queue is set up again after.
+ */
+static void gp_pk_raw(struct vhc_vq *vq, const struct vring_packed_desc *d,
+		      unsigned int n)
+{
+	__u16 avail = vq->avail_wrap ? 1 << VRING_PACKED_DESC_F_AVAIL :
+				       1 << VRING_PACKED_DESC_F_USED;
+	__u16 i = vq->avail_idx, first = i;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		vq->pdesc[i] = d[k];
+		if (k)
+			vq->pdesc[i].flags = htole16(le16toh(d[k].flags) |
+						     avail);
+		if (++i == vq->num) {
+			i = 0;
+			avail ^= 1 << VRING_PACKED_DESC_F_AVAIL |
+				 1 << VRING_PACKED_DESC_F_USED;
+		}
+	}
+	__atomic_store_n(&vq->pdesc[first].flags,
+			 htole16(le16toh(d[0].flags) |
+				 (vq->avail_wrap ? 1 << VRING_PACKED_DESC_F_AVAIL :
+						   1 << VRING_PACKED_DESC_F_USED)),
+			 __ATOMIC_RELEASE);
+}
+
+/*
+ * A driver's packed-ring mistakes on shadow rings stop the device
+ * (NEEDS_RESET), one at a time on a fresh start: a readable descriptor
+ * after a writable one, an indirect table the driver did not negotiate,
+ * a buffer ID past the ring, a chain longer than the ring, and a chain
+ * made available over the RX buffers the card holds.  Then the device
+ * starts again and carries frames.
+ */
+TEST_F(gp_net, packed_hostile)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
+	struct vring_packed_desc d[NET_RING];
+	unsigned int tx_done, k, i;
+	struct net_rx_stats st;
+	const char *why;
+
+	if (_metadata->skip)
+		return;
+	why = gp_packed_why_not(variant->dirty_log, a);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, gp_log_start(a));
+	for (k = 0; k < 5; k++) {
+		struct vhc_vq *q;
+		__u64 buf;
+
+		ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
+		q = &a->dev.vqs[k < 4 ? NET_TX_Q : NET_RX_Q];
+		buf = vhc_iova(&a->dev, a->txbuf);
+		memset(d, 0, sizeof(d));
+		for (i = 0; i < NET_RING; i++) {
+			d[i].addr = htole64(buf);
+			d[i].len = htole32(64);
+		}
+		switch (k) {
+		case 0:	/* readable after writable */
+			d[0].flags = htole16(VRING_DESC_F_WRITE |
+					     VRING_DESC_F_NEXT);
+			gp_pk_raw(q, d, 2);
+			break;
+		case 1:	/* INDIRECT_DESC not negotiated */
+			d[0].len = htole32(2 * sizeof(d[0]));
+			d[0].flags = htole16(VRING_DESC_F_INDIRECT);
+			gp_pk_raw(q, d, 1);
+			break;
+		case 2:	/* a buffer ID past the ring */
+			d[0].id = htole16(NET_RING);
+			gp_pk_raw(q, d, 1);
+			break;
+		case 3:	/* longer than the ring: every descriptor chains on */
+			for (i = 0; i < NET_RING; i++)
+				d[i].flags = htole16(VRING_DESC_F_NEXT);
+			gp_pk_raw(q, d, NET_RING);
+			break;
+		case 4:	/* RX: the card holds every descriptor */
+			ASSERT_EQ(0, q->num_free);
+			/* Once the relay took them all: the next lap at 0. */
+			for (i = 0; i < NET_WAIT_MS / 10; i++) {
+				struct vhost_vring_state vs = {
+					.index = NET_RX_Q,
+				};
+
+				ASSERT_EQ(0, vht_ioctl(&a->dev,
+						       VHOST_GET_VRING_BASE,
+						       &vs));
+				if (!(vs.num & 0xffff))
+					break;
+				usleep(10000);
+			}
+			d[0].flags = htole16(VRING_DESC_F_WRITE);
+			gp_pk_raw(q, d, 1);
+			break;
+		}
+		ASSERT_EQ(0, vhc_vq_kick(q));
+		EXPECT_TRUE(net_wait_needs_reset(&a->dev, NET_WAIT_MS)) {
+			TH_LOG("case %u", k);
+		}
+	}
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
 }
 
 /*
@@ -1023,8 +1185,12 @@ TEST_F(gp_mig, packed_migrate)
 	ASSERT_NE(NULL, in);
 	ASSERT_NE(NULL, vq);
 	EXPECT_NE(0u, le32toh(vq->flags) & VDPA_MIG_VQ_F_PACKED);
+	/* 96 RX buffers used: one lap and a half; a full ring ahead. */
 	used = le32toh(vq->used_idx);
 	EXPECT_EQ(3 * NET_FRAMES % NET_RING, used);
+	EXPECT_EQ(0u, le32toh(vq->used_wrap));
+	EXPECT_EQ(used, le32toh(vq->avail_idx));
+	EXPECT_EQ(1u, le32toh(vq->avail_wrap));
 	EXPECT_EQ((__u32)NET_RING, le32toh(in->count));
 	for (k = 0; k < le32toh(in->count); k++)
 		EXPECT_EQ((used + k) % NET_RING, le32toh(in->req[k].avail_pos));
@@ -1054,7 +1220,7 @@ TEST_F(gp_mig, packed_migrate)
 			bin->req[1] = bin->req[2];
 			bin->req[2] = t;
 			break;
-		case 2:	/* a position past the ring */
+		case 2:	/* a position past the ring (vdpa_migrate's check) */
 			bin->req[1].avail_pos = htole32(NET_RING);
 			break;
 		case 3:	/* the same buffer ID twice */
@@ -1070,6 +1236,26 @@ TEST_F(gp_mig, packed_migrate)
 		ASSERT_EQ(0, vhc_get_status(&c->dev, &status));
 		EXPECT_EQ(0u, status);
 	}
+
+	/*
+	 * Two buffer IDs swapped: the list looks right, but the chains read
+	 * again at DRIVER_OK do not match it.  C does not start (EIO, the
+	 * device needs a reset) and relays nothing; a reset lets it load
+	 * again.
+	 */
+	memcpy(bad, blob, len);
+	in = gp_find_rec(bad, len, VDPA_MIG_REC_VQ_INFLIGHT, NET_RX_Q);
+	ASSERT_NE(NULL, in);
+	k = in->req[0].head;
+	in->req[0].head = in->req[1].head;
+	in->req[1].head = k;
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, bad, len));
+	EXPECT_ERRNO(EIO,
+		     vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	EXPECT_TRUE(net_needs_reset(&c->dev));
+	/* The VMM resets the device, not the guest's rings. */
+	ASSERT_EQ(0, vhc_set_status(&c->dev, 0));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
 	free(bad);
 	gp_mig_start(_metadata, a, c, blob, len);
 

@@ -314,6 +314,30 @@ int gpci_card_reset(struct gpci_dev *gd)
 	return 0;
 }
 
+/*
+ * A driver that unbinds resets the device and may free what its callbacks
+ * point to; the next one installs its own after its reset.  Forgotten
+ * like vdpa_gen's, so that neither an interrupt nor the shadow worker
+ * calls into a driver that went away.
+ */
+static void gpci_forget_callbacks(struct gpci_dev *gd)
+{
+	unsigned long flags;
+
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+
+		spin_lock_irqsave(&vq->cb_lock, flags);
+		vq->cb.callback = NULL;
+		vq->cb.private = NULL;
+		spin_unlock_irqrestore(&vq->cb_lock, flags);
+	}
+	spin_lock_irqsave(&gd->config_lock, flags);
+	gd->config_cb.callback = NULL;
+	gd->config_cb.private = NULL;
+	spin_unlock_irqrestore(&gd->config_lock, flags);
+}
+
 /* The driver's reset: the card's, and back to direct mode. */
 static int gpci_reset(struct vdpa_device *vdpa)
 {
@@ -328,6 +352,7 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	 */
 	gpci_shadow_stop(gd);
 	gpci_net_reset(gd);
+	gpci_forget_callbacks(gd);
 	if (ret)
 		return ret;
 	for (u16 i = 0; i < gd->nvqs; i++) {

@@ -3,12 +3,14 @@
 """Checksummed TCP transfer for the vdpa_generic selftests.
 
 server PORT          : accept one connection, print "<bytes> <sha256>" of what arrived
-client HOST PORT SIZE: send SIZE random bytes, print "<bytes> <sha256>" of what was sent
+client HOST PORT SIZE: connect (refusals retried for 30 s), send SIZE random bytes,
+                      print "<bytes> <sha256>" of what was sent
 """
 import hashlib
 import os
 import socket
 import sys
+import time
 
 
 def server(port):
@@ -29,8 +31,23 @@ def server(port):
     print(n, h.hexdigest(), flush=True)
 
 
+def connect(host, port):
+    # The server is started in the background just before; under TCG its
+    # interpreter may need more than the caller's head start to listen.
+    # Refusals (RST from a reachable peer) are retried for 30 s; anything
+    # else, a timeout included, fails at once.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return socket.create_connection((host, port), timeout=120)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def client(host, port, size):
-    sock = socket.create_connection((host, port), timeout=120)
+    sock = connect(host, port)
     h, left = hashlib.sha256(), size
     while left:
         chunk = os.urandom(min(left, 1 << 16))

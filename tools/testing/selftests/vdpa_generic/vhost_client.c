@@ -776,6 +776,7 @@ int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 	vq->index = index;
 	vq->num = num;
 	vq->ready = false;
+	vq->indirect = NULL;
 	vq->packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
 	if (vq->packed) {
 		if (num > 0x8000)
@@ -844,12 +845,13 @@ static void vhc_vq_publish(struct vhc_vq *vq, __u16 head)
 			 __ATOMIC_RELEASE);
 }
 
-/* Descriptor @k of an @n-descriptor chain whose first @n_out are read. */
-static __u16 vhc_desc_flags(unsigned int k, unsigned int n,
-			    unsigned int n_out)
+/*
+ * Flags of descriptor @k of an @n-descriptor chain: @kind (WRITE or
+ * INDIRECT, or 0) and NEXT on all but the last.
+ */
+static __u16 vhc_desc_flags(unsigned int k, unsigned int n, __u16 kind)
 {
-	return (k >= n_out ? VRING_DESC_F_WRITE : 0) |
-	       (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+	return kind | (k + 1 < n ? VRING_DESC_F_NEXT : 0);
 }
 
 /* Flags that make a packed descriptor available in the current lap. */
@@ -864,8 +866,8 @@ static __u16 vhc_packed_avail(const struct vhc_vq *vq)
  * buffer ID; the first one's flags last, which makes the chain available.
  */
 static int vhc_vq_chain_packed(struct vhc_vq *vq, const __u64 *iova,
-			       const __u32 *len, unsigned int n,
-			       unsigned int n_out)
+			       const __u32 *len, const __u16 *kind,
+			       unsigned int n)
 {
 	__u16 id = vq->free_head, i = vq->avail_idx, first_flags = 0;
 	struct vring_packed_desc *first = &vq->pdesc[i];
@@ -874,7 +876,7 @@ static int vhc_vq_chain_packed(struct vhc_vq *vq, const __u64 *iova,
 	for (k = 0; k < n; k++) {
 		struct vring_packed_desc *desc = &vq->pdesc[i];
 		__u16 flags = vhc_packed_avail(vq) |
-			      vhc_desc_flags(k, n, n_out);
+			      vhc_desc_flags(k, n, kind[k]);
 
 		desc->addr = htole64(iova[k]);
 		desc->len = htole32(len[k]);
@@ -896,8 +898,46 @@ static int vhc_vq_chain_packed(struct vhc_vq *vq, const __u64 *iova,
 	return id;
 }
 
-static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
-			const __u32 *len, unsigned int n, unsigned int n_out)
+/*
+ * Write the chain into the indirect table of its ID (the next free one)
+ * and make @iova, @len and @kind the one ring descriptor that points to
+ * it.  Split tables link their entries through .next; packed ones are
+ * read in order and carry only WRITE (virtio 1.2, 2.7.5.3.1, 2.8.19).
+ */
+static int vhc_vq_indirect(struct vhc_vq *vq, __u64 *iova, __u32 *len,
+			   __u16 *kind, unsigned int n)
+{
+	size_t slot = (size_t)vq->free_head * VHC_INDIRECT_MAX;
+	struct vring_packed_desc *pt;
+	struct vring_desc *st;
+	unsigned int k;
+
+	if (n > VHC_INDIRECT_MAX)
+		return -E2BIG;
+	st = (struct vring_desc *)vq->indirect + slot;
+	pt = (struct vring_packed_desc *)vq->indirect + slot;
+	for (k = 0; k < n; k++) {
+		if (vq->packed) {
+			pt[k].addr = htole64(iova[k]);
+			pt[k].len = htole32(len[k]);
+			pt[k].id = 0;
+			pt[k].flags = htole16(kind[k]);
+		} else {
+			st[k].addr = htole64(iova[k]);
+			st[k].len = htole32(len[k]);
+			st[k].flags = htole16(vhc_desc_flags(k, n, kind[k]));
+			st[k].next = htole16(k + 1 < n ? k + 1 : 0);
+		}
+	}
+	iova[0] = vhc_iova(vq->dev, st);
+	len[0] = n * sizeof(*st);
+	kind[0] = VRING_DESC_F_INDIRECT;
+	return 0;
+}
+
+/* Write @n descriptors into the ring as one chain and make it available. */
+static int vhc_vq_ring(struct vhc_vq *vq, const __u64 *iova,
+		       const __u32 *len, const __u16 *kind, unsigned int n)
 {
 	__u16 head = vq->free_head, i = head;
 	unsigned int k;
@@ -905,13 +945,13 @@ static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
 	if (!vq->ready || !n || n > vq->num_free)
 		return -ENOSPC;
 	if (vq->packed)
-		return vhc_vq_chain_packed(vq, iova, len, n, n_out);
+		return vhc_vq_chain_packed(vq, iova, len, kind, n);
 	for (k = 0; k < n; k++) {
 		struct vring_desc *desc = &vq->desc[i];
 
 		desc->addr = htole64(iova[k]);
 		desc->len = htole32(len[k]);
-		desc->flags = htole16(vhc_desc_flags(k, n, n_out));
+		desc->flags = htole16(vhc_desc_flags(k, n, kind[k]));
 		/* .next already names the following free descriptor. */
 		i = le16toh(desc->next);
 	}
@@ -919,6 +959,27 @@ static int vhc_vq_chain(struct vhc_vq *vq, const __u64 *iova,
 	vq->num_free -= n;
 	vhc_vq_publish(vq, head);
 	return head;
+}
+
+/* Chain @n buffers, the first @n_out device-readable. */
+static int vhc_vq_chain(struct vhc_vq *vq, __u64 *iova, __u32 *len,
+			unsigned int n, unsigned int n_out)
+{
+	__u16 kind[16];
+	unsigned int k;
+	int ret;
+
+	if (!vq->ready || !n || !vq->num_free)
+		return -ENOSPC;
+	for (k = 0; k < n; k++)
+		kind[k] = k >= n_out ? VRING_DESC_F_WRITE : 0;
+	if (vq->indirect) {
+		ret = vhc_vq_indirect(vq, iova, len, kind, n);
+		if (ret)
+			return ret;
+		n = 1;
+	}
+	return vhc_vq_ring(vq, iova, len, kind, n);
 }
 
 /**
@@ -970,6 +1031,45 @@ int vhc_vq_add(struct vhc_vq *vq, const struct vhc_buf *out,
 int vhc_vq_add_raw(struct vhc_vq *vq, __u64 iova, __u32 len, bool write)
 {
 	return vhc_vq_chain(vq, &iova, &len, 1, write ? 0 : 1);
+}
+
+/**
+ * vhc_vq_add_desc() - expose one ring descriptor with arbitrary flags
+ * @vq: virtqueue
+ * @iova: device address, not checked
+ * @len: length
+ * @flags: VRING_DESC_F_* (e.g. INDIRECT, for a table the caller wrote);
+ *	NEXT is refused: the chain is this descriptor
+ *
+ * Bypasses vhc_vq_set_indirect(); for negative tests.
+ *
+ * Return: the head descriptor id or a negative errno.
+ */
+int vhc_vq_add_desc(struct vhc_vq *vq, __u64 iova, __u32 len, __u16 flags)
+{
+	if (flags & VRING_DESC_F_NEXT)
+		return -EINVAL;
+	return vhc_vq_ring(vq, &iova, &len, &flags, 1);
+}
+
+/**
+ * vhc_vq_set_indirect() - from now on, add every chain as an indirect table
+ * @vq: virtqueue, set up; VIRTIO_RING_F_INDIRECT_DESC negotiated
+ *
+ * Carves VHC_INDIRECT_MAX descriptors per chain ID out of guest memory
+ * (mapped already if all of it is), page-aligned so that a dirty log can
+ * tell the tables from their neighbours.  vhc_vq_setup() turns this off
+ * again.
+ *
+ * Return: 0, -EOPNOTSUPP without the feature, or -ENOMEM.
+ */
+int vhc_vq_set_indirect(struct vhc_vq *vq)
+{
+	if (!(vq->dev->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+		return -EOPNOTSUPP;
+	vq->indirect = vhc_alloc(vq->dev, (size_t)vq->num * VHC_INDIRECT_MAX *
+				 sizeof(struct vring_desc), 4096);
+	return vq->indirect ? 0 : -ENOMEM;
 }
 
 /**
@@ -1327,6 +1427,8 @@ void vhc_mig_rebase(struct vhc_dev *d, void *mem)
 		vq->desc = (void *)((char *)vq->desc + delta);
 		vq->avail = (void *)((char *)vq->avail + delta);
 		vq->used = (void *)((char *)vq->used + delta);
+		if (vq->indirect)
+			vq->indirect = (char *)vq->indirect + delta;
 	}
 	d->mem = mem;
 }

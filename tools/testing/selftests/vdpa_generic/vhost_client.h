@@ -30,6 +30,8 @@
 #define VHC_NAME_MAX		64
 
 /* Where guest memory starts in IOVA space, unless the device forbids it. */
+/* Buffers of one chain in an indirect table (vhc_vq_set_indirect()). */
+#define VHC_INDIRECT_MAX	4
 #define VHC_IOVA_BASE		0x40000000ULL
 
 /**
@@ -61,6 +63,9 @@
  *	when the device closes, for vhc_mig_adopt(), freed when the queue
  *	is set up again or adopted over)
  * @id_ndesc: packed: descriptors of the chain of each buffer ID in flight
+ * @indirect: NULL, or indirect tables in guest memory (VHC_INDIRECT_MAX
+ *	entries per chain ID, @num IDs): every chain added is then one ring
+ *	descriptor pointing to its ID's table (vhc_vq_set_indirect())
  * @ready: the queue was fully set up
  */
 struct vhc_vq {
@@ -90,6 +95,7 @@ struct vhc_vq {
 	bool used_wrap;
 	__u16 *id_next;
 	__u16 *id_ndesc;
+	void *indirect;
 	bool ready;
 };
 
@@ -187,6 +193,8 @@ int vhc_vq_add(struct vhc_vq *vq, const struct vhc_buf *out,
 	       unsigned int n_out, const struct vhc_buf *in,
 	       unsigned int n_in);
 int vhc_vq_add_raw(struct vhc_vq *vq, __u64 iova, __u32 len, bool write);
+int vhc_vq_add_desc(struct vhc_vq *vq, __u64 iova, __u32 len, __u16 flags);
+int vhc_vq_set_indirect(struct vhc_vq *vq);
 int vhc_vq_kick(struct vhc_vq *vq);
 int vhc_vq_wait(struct vhc_vq *vq, int timeout_ms);
 int vhc_vq_get_used(struct vhc_vq *vq, __u32 *id, __u32 *len);

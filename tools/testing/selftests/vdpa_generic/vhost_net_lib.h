@@ -54,6 +54,7 @@ struct net_port {
 	bool created;
 	struct net_port *peer;	/* where frames sent to it are received */
 	__u16 vid;	/* 802.1Q VLAN its frames carry; 0: untagged */
+	bool indirect;	/* data queues add chains as indirect tables */
 	__u8 *txbuf;	/* NET_RING slots of NET_BUF_SIZE, indexed by head */
 	__u8 *rxbuf;
 };
@@ -111,7 +112,9 @@ static inline int net_fill_rx(struct net_port *p)
  * (Re)start a port from any state: reset, fresh mapping of guest memory,
  * feature negotiation, both data queues, DRIVER_OK, RX ring filled.
  * The mapping is redone because what a reset does to the device's view of
- * the IOTLB is up to the parent driver.  @more features must all be
+ * the IOTLB is up to the parent driver.  With @p->indirect the data
+ * queues add every chain as an indirect table (@more must then hold
+ * VIRTIO_RING_F_INDIRECT_DESC).  @more features must all be
  * negotiated (else -EOPNOTSUPP); with @cvq (not 0) the control queue is
  * set up at that index and @ctrl gets a page of device memory for
  * commands.
@@ -148,6 +151,10 @@ static inline int net_start_ctrl(struct net_port *p, unsigned int num,
 		ret = vhc_vq_setup(d, NET_TX_Q, num);
 	if (!ret && cvq)
 		ret = vhc_vq_setup(d, cvq, 16);
+	if (!ret && p->indirect)
+		ret = vhc_vq_set_indirect(&d->vqs[NET_RX_Q]);
+	if (!ret && p->indirect)
+		ret = vhc_vq_set_indirect(&d->vqs[NET_TX_Q]);
 	if (!ret)
 		ret = vhc_driver_ok(d);
 	if (ret)

@@ -328,6 +328,27 @@ static unsigned int gp_dirty_in(const struct net_port *p, const __u64 *bits,
 }
 
 /*
+ * @laps rounds of NET_FRAMES probes from @a to @b and back, every one
+ * expected to arrive intact; return how many @a sent.
+ */
+static unsigned int gp_laps(struct __test_metadata *_metadata,
+			    struct net_port *a, struct net_port *b,
+			    unsigned int laps)
+{
+	unsigned int tx_done, sent = 0, lap;
+	struct net_rx_stats st;
+
+	for (lap = 0; lap < laps; lap++) {
+		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		sent += tx_done;
+		net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	return sent;
+}
+
+/*
  * Dirty logging moves the running queues onto shadow rings: frames keep
  * flowing both ways (buffers the cards held are handed over again), the
  * log reports the RX buffers and used rings the card and the relay wrote
@@ -522,7 +543,7 @@ TEST_F(gp_net, packed_shadow)
 	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
 	__u64 bits[GP_LOG_WORDS], dirty;
 	const char *why;
-	unsigned int tx_done, a_sent = 0, lap;
+	unsigned int tx_done, a_sent;
 	struct net_rx_stats st;
 
 	if (_metadata->skip)
@@ -550,13 +571,7 @@ TEST_F(gp_net, packed_shadow)
 	ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
 				  a->dev.mem_size, bits, NULL));
 	/* 32 two-descriptor TX chains a lap: one lap of a 64-entry ring. */
-	for (lap = 0; lap < 3; lap++) {
-		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-		a_sent += tx_done;
-		net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-	}
+	a_sent = gp_laps(_metadata, a, b, 3);
 	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(gp_packed_base(a_sent * 2, NET_RING), s.num);
 	s.index = NET_RX_Q;
@@ -696,6 +711,157 @@ TEST_F(gp_net, packed_hostile)
 	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+}
+
+/*
+ * Entry @k of an indirect table at @t: split tables link entries through
+ * .next (NEXT on all but the @last), packed ones carry only WRITE.
+ */
+static void gp_ind_entry(void *t, bool packed, unsigned int k, bool last,
+			 __u64 iova, __u32 len, __u16 flags)
+{
+	struct vring_packed_desc *pd = (struct vring_packed_desc *)t + k;
+	struct vring_desc *sd = (struct vring_desc *)t + k;
+
+	if (packed) {
+		pd->addr = htole64(iova);
+		pd->len = htole32(len);
+		pd->id = 0;
+		pd->flags = htole16(flags);
+		return;
+	}
+	sd->addr = htole64(iova);
+	sd->len = htole32(len);
+	sd->flags = htole16(flags | (last ? 0 : VRING_DESC_F_NEXT));
+	sd->next = htole16(last ? 0 : k + 1);
+}
+
+/*
+ * A broken indirect table (case @k) on @a's TX queue; 0 if it was made
+ * available, 1 if the case is for packed rings only.  The tables sit in
+ * @a's TX buffers, which nothing else uses while the device stops.
+ */
+static int gp_bad_table(struct net_port *a, bool packed, unsigned int k)
+{
+	struct vhc_vq *tx = &a->dev.vqs[NET_TX_Q];
+	__u8 *t = a->txbuf + 4096, *t2 = a->txbuf + 8192;
+	__u64 buf = vhc_iova(&a->dev, a->txbuf);
+	__u32 len = 2 * sizeof(struct vring_desc);
+	struct vring_packed_desc d[2] = {};
+
+	gp_ind_entry(t, packed, 0, false, buf, 64, 0);
+	gp_ind_entry(t, packed, 1, true, buf + 64, 64, 0);
+	gp_ind_entry(t2, packed, 0, true, buf, 64, 0);
+	switch (k) {
+	case 0:	/* a table inside a table */
+		gp_ind_entry(t, packed, 1, true, vhc_iova(&a->dev, t2),
+			     sizeof(struct vring_desc), VRING_DESC_F_INDIRECT);
+		break;
+	case 1:	/* not a whole number of descriptors */
+		len = sizeof(struct vring_desc) + 4;
+		break;
+	case 2:	/* empty */
+		len = 0;
+		break;
+	case 3:	/* a readable entry after a writable one */
+		gp_ind_entry(t, packed, 0, false, buf, 64, VRING_DESC_F_WRITE);
+		break;
+	case 4:	/* packed: a table that does not stand alone */
+		if (!packed)
+			return 1;
+		d[0].addr = htole64(vhc_iova(&a->dev, t));
+		d[0].len = htole32(len);
+		d[0].flags = htole16(VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT);
+		d[1].addr = htole64(buf);
+		d[1].len = htole32(64);
+		gp_pk_raw(tx, d, 2);
+		return 0;
+	}
+	return vhc_vq_add_desc(tx, vhc_iova(&a->dev, t), len,
+			       VRING_DESC_F_INDIRECT) < 0 ? -1 : 0;
+}
+
+/*
+ * Indirect tables, on split and on packed rings: every TX and RX chain of
+ * A is one ring descriptor pointing to a table.  Direct mode hands them to
+ * the card.  On shadow rings the relay flattens them: frames flow both
+ * ways over two laps of A's rings, the ring positions count one
+ * descriptor per chain, and the log holds the RX buffers but neither the
+ * TX buffers nor the tables, which the device only reads.  Broken tables
+ * stop the device (NEEDS_RESET): one inside a table, a length that is not
+ * a whole number of descriptors, an empty one, a readable entry after a
+ * writable one and, on packed rings, a table with NEXT.  Then it runs.
+ */
+TEST_F(gp_net, indirect)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	const __u64 ind = BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC);
+	struct vhost_vring_state s;
+	__u64 bits[GP_LOG_WORDS], ring;
+	unsigned int a_sent, r, k;
+	int ret;
+
+	if (_metadata->skip)
+		return;
+	if (!(a->dev.device_features & ind))
+		SKIP(return, "cards without indirect descriptors");
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	a->indirect = true;
+	for (r = 0; r < 2; r++) {
+		bool packed = r;
+
+		ring = packed ? BIT_ULL(VIRTIO_F_RING_PACKED) : 0;
+		if ((a->dev.device_features & ring) != ring) {
+			TH_LOG("card without packed rings");
+			continue;
+		}
+		ASSERT_EQ(0, net_start_ctrl(a, NET_RING, ind | ring, 0, NULL));
+		ASSERT_NE(NULL, a->dev.vqs[NET_TX_Q].indirect);
+		gp_laps(_metadata, a, b, 1);
+		if (!variant->dirty_log)
+			continue;
+
+		ASSERT_EQ(0, vhc_reset(&a->dev));
+		ASSERT_EQ(0, gp_log_start(a));
+		ASSERT_EQ(0, net_start_ctrl(a, NET_RING, ind | ring, 0, NULL));
+		memset(bits, 0, sizeof(bits));
+		ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
+					  a->dev.mem_size, bits, NULL));
+		/* 32 one-descriptor chains a round: two laps of 64 entries. */
+		a_sent = gp_laps(_metadata, a, b, 4);
+		s.index = NET_TX_Q;
+		ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+		EXPECT_EQ(packed ? gp_packed_base(a_sent, NET_RING) : a_sent,
+			  s.num);
+		memset(bits, 0, sizeof(bits));
+		ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
+					  a->dev.mem_size, bits, NULL));
+		EXPECT_LT(0u, gp_dirty_in(a, bits, a->rxbuf,
+					  (size_t)NET_RING * NET_BUF_SIZE));
+		EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
+					  (size_t)NET_RING * NET_BUF_SIZE));
+		EXPECT_EQ(0u, gp_dirty_in(a, bits,
+					  a->dev.vqs[NET_RX_Q].indirect, 4096));
+		EXPECT_EQ(0u, gp_dirty_in(a, bits,
+					  a->dev.vqs[NET_TX_Q].indirect, 4096));
+
+		for (k = 0; k < 5; k++) {
+			ASSERT_EQ(0, net_start_ctrl(a, NET_RING, ind | ring, 0,
+						    NULL));
+			ret = gp_bad_table(a, packed, k);
+			if (ret > 0)
+				continue;
+			ASSERT_EQ(0, ret);
+			ASSERT_EQ(0, vhc_vq_kick(&a->dev.vqs[NET_TX_Q]));
+			EXPECT_TRUE(net_wait_needs_reset(&a->dev, NET_WAIT_MS)) {
+				TH_LOG("%s case %u", packed ? "packed" : "split",
+				       k);
+			}
+		}
+		ASSERT_EQ(0, net_start_ctrl(a, NET_RING, ind | ring, 0, NULL));
+		gp_laps(_metadata, a, b, 1);
+		ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+	}
 }
 
 /*
@@ -1157,7 +1323,7 @@ TEST_F(gp_mig, packed_migrate)
 	const __u64 packed = BIT_ULL(VIRTIO_F_RING_PACKED);
 	struct vdpa_mig_rec_vq_inflight *in;
 	struct vdpa_mig_rec_vq *vq;
-	unsigned int tx_done, lap, k, used;
+	unsigned int tx_done, k, used;
 	struct net_rx_stats st;
 	__u8 status = 0xff;
 	void *blob, *bad;
@@ -1170,12 +1336,7 @@ TEST_F(gp_mig, packed_migrate)
 	ASSERT_EQ(0, net_start(b, NET_RING));
 	ASSERT_EQ(0, gp_log_start(a));
 	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
-	for (lap = 0; lap < 3; lap++) {
-		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-		net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-	}
+	gp_laps(_metadata, a, b, 3);
 	net_send_all(_metadata, a, b->mac);
 	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
 	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
@@ -1263,12 +1424,7 @@ TEST_F(gp_mig, packed_migrate)
 	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	EXPECT_EQ(0, c->dev.vqs[NET_RX_Q].num_free);
-	for (lap = 0; lap < 2; lap++) {
-		net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-		net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-		net_expect_all(_metadata, &st, tx_done);
-	}
+	gp_laps(_metadata, b, c, 2);
 	gp_tx_irq(_metadata, c, b->mac);
 }
 
@@ -1844,6 +2000,91 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 
 	/* Every write reached the disk both cards share: read it back. */
 	gp_blk_read_back(_metadata, c, req, 0);
+}
+
+/*
+ * Chains completed behind an older one.  QEMU's virtio-blk answers GET_ID
+ * at once, while the writes around it wait for the throttle: the card
+ * completes out of order.  On shadow rings from DRIVER_OK on, a split
+ * ring passes that order on (the first completion is an ID), a packed one
+ * hands the used elements back in the driver's order (a used element
+ * overwrites the first descriptor of its chain, so a chain done early
+ * waits for the older ones).  Either way every request completes once,
+ * with its data: the ID string, the writes read back.
+ */
+#define GP_HELD_BASE	2048	/* sectors, clear of the other tests */
+#define GP_HELD_IDS	3	/* GET_IDs, after each of the first writes */
+
+TEST_F(gp_blkmig, held_back)
+{
+	struct vhc_dev *a = &self->dev[0];
+	__u64 packed = variant->packed ? BIT_ULL(VIRTIO_F_RING_PACKED) : 0;
+	int head[GP_BLK_REQS + GP_HELD_IDS], order[GP_BLK_REQS + GP_HELD_IDS];
+	const int n = GP_BLK_REQS + GP_HELD_IDS;
+	struct gp_blk_req *req, *idr;
+	int i, k, w = 0, first_write = -1;
+	char serial[21] = {};
+	__u32 id, len;
+
+	if (_metadata->skip)
+		return;
+	if ((a->device_features & packed) != packed)
+		SKIP(return, "card without packed rings");
+	req = vhc_alloc(a, sizeof(*req) * GP_BLK_REQS, 4096);
+	idr = vhc_alloc(a, sizeof(*idr) * GP_HELD_IDS, 4096);
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, idr);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, gp_dev_log_start(a));
+	ASSERT_EQ(0, gp_blk_start(a, packed));
+	ASSERT_EQ(packed, a->features & packed);
+	/* W0 ID W1 ID W2 ID W3 ... W11 */
+	for (k = 0; k < n; k++) {
+		bool is_id = k <= 2 * GP_HELD_IDS && k % 2;
+		struct gp_blk_req *r = is_id ? &idr[k / 2] : &req[w];
+		struct vhc_buf hdr = { &r->hdr, sizeof(r->hdr) };
+		struct vhc_buf in[2] = {
+			{ r->data, VIRTIO_BLK_ID_BYTES }, { &r->status, 1 },
+		};
+
+		head[k] = a->vqs[0].free_head;
+		if (!is_id) {
+			ASSERT_LE(0, gp_blk_submit(&a->vqs[0], r, w++, false,
+						   GP_HELD_BASE));
+			continue;
+		}
+		r->hdr.type = htole32(VIRTIO_BLK_T_GET_ID);
+		r->hdr.sector = 0;
+		r->status = 0xff;
+		ASSERT_LE(0, vhc_vq_add(&a->vqs[0], &hdr, 1, in, 2));
+	}
+	ASSERT_EQ(0, vhc_vq_kick(&a->vqs[0]));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&a->vqs[0], &id, &len,
+					      GP_BLK_WAIT_MS));
+		for (k = 0; k < n && (__u32)head[k] != id; k++)
+			;
+		ASSERT_GT(n, k);
+		order[i] = k;
+		if (first_write < 0 && !(k <= 2 * GP_HELD_IDS && k % 2))
+			first_write = i;
+	}
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&a->vqs[0], &id, &len, 300));
+	for (i = 0; i < n && order[i] == i; i++)
+		;
+	TH_LOG("first completion out of order at %d of %d, first write %d",
+	       i, n, first_write);
+	/* Packed: the driver's order.  Split: the card's, IDs overtaking. */
+	EXPECT_EQ(!!packed, i == n);
+	for (k = 0; k < GP_HELD_IDS; k++) {
+		EXPECT_EQ(0, idr[k].status);
+		memcpy(serial, idr[k].data, VIRTIO_BLK_ID_BYTES);
+		EXPECT_STREQ("gpci-mig0", serial);
+	}
+	for (k = 0; k < GP_BLK_REQS; k++)
+		EXPECT_EQ(0, req[k].status);
+	gp_blk_read_back(_metadata, a, req, GP_HELD_BASE);
+	ASSERT_EQ(0, vhc_log_stop(a, 0));
 }
 
 /*

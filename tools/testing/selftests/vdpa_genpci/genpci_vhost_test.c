@@ -11,8 +11,10 @@
  * shadow rings, unknown features, ring position queries a virtio-pci card
  * cannot answer.
  *
+ * scsi: SCSI commands to the scsi-hd behind a virtio-scsi-pci card.
+ *
  * Environment (set by vhost_cards.sh, which hands the cards over):
- * GPCI_NET0..2, GPCI_RNG, GPCI_MIGBLK0..1 = PCI functions bound to
+ * GPCI_NET0..2, GPCI_RNG, GPCI_SCSI, GPCI_MIGBLK0..1 = PCI functions bound to
  * vdpa_gen_pci; GPCI_MIGDISK = the virtio_blk disk of a third card on the
  * image GPCI_MIGBLK0..1 share; GPCI_KO = vdpa_gen_pci's module file, for
  * the hot-upgrade case.
@@ -27,6 +29,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_scsi.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -2428,6 +2431,264 @@ TEST_F(gp_rng, bytes)
 	TH_LOG("%u random bytes, %u of them zero", got, zeros);
 	EXPECT_LT(zeros, 64u);
 	EXPECT_NE(0, memcmp(buf[0], buf[1], 64));
+}
+
+/*
+ * scsi: the scsi-hd (target 0, LUN 0) behind the virtio-scsi-pci card,
+ * through request queue 0 (virtqueue 2).  vm.prepare makes its image.
+ */
+#define GP_SCSI_REQ_VQ	2
+#define GP_SCSI_BLOCKS	(32u << 20 >> 9)	/* 32 MiB of 512-byte blocks */
+#define GP_SCSI_LBA	2048
+#define GP_SCSI_NBLK	16
+#define GP_SCSI_IO	(GP_SCSI_NBLK * 512)
+
+struct gp_scsi_cmd {
+	struct virtio_scsi_cmd_req req;
+	struct virtio_scsi_cmd_resp resp;
+};
+
+/* A driver of the scsi device: its memory, one command at a time. */
+struct gp_scsi {
+	struct vhc_dev dev;
+	struct gp_scsi_cmd *cmd;
+	__u8 *out;	/* what is written */
+	__u8 *in;	/* what is read, in a page of its own */
+	__u64 tag;	/* of the last command */
+};
+
+FIXTURE(gp_scsi) {
+	char name[32];
+	bool created;
+	struct gp_scsi sc;
+};
+
+FIXTURE_VARIANT(gp_scsi) {
+	const char *driver;
+	bool dirty_log;
+};
+
+FIXTURE_VARIANT_ADD(gp_scsi, vhost_vdpa) {
+	.driver = VHT_DRV_KERNEL,
+};
+
+FIXTURE_VARIANT_ADD(gp_scsi, vdpa_migrate) {
+	.driver = VHT_DRV_MIG,
+	.dirty_log = true,
+};
+
+FIXTURE_SETUP(gp_scsi)
+{
+	struct vhc_dev *d = &self->sc.dev;
+	char mgmt[64];
+
+	d->fd = -1;
+	if (!vhc_driver_present(variant->driver))
+		SKIP(return, "vdpa driver %s not loaded", variant->driver);
+	if (!gp_mgmtdev("GPCI_SCSI", mgmt, sizeof(mgmt)))
+		SKIP(return, "GPCI_SCSI: no vdpa_gen_pci scsi card");
+	ASSERT_EQ(0, vhc_use(variant->driver));
+	vht_dev_name(self->name, sizeof(self->name), "gps", 'a');
+	ASSERT_EQ(0, vhc_vdpa_add(mgmt, self->name, NULL));
+	self->created = true;
+	ASSERT_LE(0, vhc_bind(self->name));
+	ASSERT_EQ(0, vhc_open(d, self->name));
+	ASSERT_EQ(VIRTIO_ID_SCSI, (int)d->device_id);
+	/* Control, event and at least one request queue. */
+	ASSERT_LE(3u, d->nvqs);
+	ASSERT_EQ(0, vhc_mem_init(d, 256 * 1024));
+	self->sc.cmd = vhc_alloc(d, sizeof(*self->sc.cmd), 64);
+	self->sc.out = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
+	self->sc.in = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
+	ASSERT_NE(NULL, self->sc.cmd);
+	ASSERT_NE(NULL, self->sc.out);
+	ASSERT_NE(NULL, self->sc.in);
+}
+
+FIXTURE_TEARDOWN(gp_scsi)
+{
+	vhc_close(&self->sc.dev);
+	if (self->created)
+		vhc_vdpa_del(self->name);
+}
+
+/* Map, negotiate, set up every queue but the request ones' rest, start. */
+static int gp_scsi_start(struct vhc_dev *d)
+{
+	int ret, q;
+
+	ret = vhc_mem_map(d);
+	if (!ret)
+		ret = vhc_negotiate(d, BIT_ULL(VIRTIO_F_VERSION_1) |
+				    BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	for (q = 0; !ret && q <= GP_SCSI_REQ_VQ; q++)
+		ret = vhc_vq_setup(d, q, 16);
+	if (!ret)
+		ret = vhc_driver_ok(d);
+	return ret;
+}
+
+/*
+ * One command to LUN 0 of target 0; @data (@len bytes) goes to the device
+ * with @to_dev, else comes from it.  Return: the SCSI status (0 GOOD, 2
+ * CHECK CONDITION), or a negative errno for a transport failure.
+ */
+static int gp_scsi_run(struct gp_scsi *sc, const __u8 *cdb,
+		       unsigned int cdb_len, void *data, __u32 len,
+		       bool to_dev)
+{
+	struct vhc_vq *vq = &sc->dev.vqs[GP_SCSI_REQ_VQ];
+	struct gp_scsi_cmd *c = sc->cmd;
+	struct vhc_buf out[2] = {
+		{ &c->req, sizeof(c->req) }, { data, len },
+	};
+	struct vhc_buf in[2] = {
+		{ &c->resp, sizeof(c->resp) }, { data, len },
+	};
+	__u32 id, used;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->req.lun[0] = 1;	/* single-level LUN: target 0, LUN 0 */
+	c->req.lun[2] = 0x40;
+	c->req.tag = htole64(++sc->tag);
+	memcpy(c->req.cdb, cdb, cdb_len);
+	c->resp.response = 0xff;
+	if (to_dev)
+		ret = vhc_vq_add(vq, out, len ? 2 : 1, in, 1);
+	else
+		ret = vhc_vq_add(vq, out, 1, in, len ? 2 : 1);
+	if (ret < 0)
+		return ret;
+	ret = vhc_vq_kick(vq);
+	if (!ret)
+		ret = vhc_vq_wait_used(vq, &id, &used, 10000);
+	if (ret)
+		return ret;
+	if (c->resp.response != VIRTIO_SCSI_S_OK)
+		return -EIO;
+	return c->resp.status;
+}
+
+/* Sense key and additional sense code of the last CHECK CONDITION. */
+static void gp_scsi_sense(const struct gp_scsi_cmd *c, __u8 *key, __u8 *asc)
+{
+	const __u8 *sn = c->resp.sense;
+
+	if ((sn[0] & 0x7f) >= 0x72) {	/* descriptor format */
+		*key = sn[1] & 0xf;
+		*asc = sn[2];
+	} else {
+		*key = sn[2] & 0xf;
+		*asc = sn[12];
+	}
+}
+
+/* READ(10) / WRITE(10) of @n blocks at @lba. */
+static void gp_scsi_rw10(__u8 *cdb, bool write, __u32 lba, __u16 n)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = write ? 0x2a : 0x28;
+	cdb[2] = lba >> 24;
+	cdb[3] = lba >> 16;
+	cdb[4] = lba >> 8;
+	cdb[5] = lba;
+	cdb[7] = n >> 8;
+	cdb[8] = n;
+}
+
+/*
+ * INQUIRY names QEMU's disk; TEST UNIT READY gets past the unit attention
+ * the card's reset left; READ CAPACITY(10) gives the image's size; a
+ * pattern written with WRITE(10) reads back with READ(10); a READ past
+ * the end is refused with ILLEGAL REQUEST / LBA OUT OF RANGE.
+ */
+static void gp_scsi_io(struct __test_metadata *_metadata,
+		       struct gp_scsi *sc, __u8 seed)
+{
+	static const __u8 inquiry[6] = { 0x12, 0, 0, 0, 36, 0 };
+	static const __u8 tur[6] = { 0 };
+	static const __u8 capacity[10] = { 0x25 };
+	__u8 cdb[10], key = 0, asc = 0;
+	__u32 last, bsize, k;
+	int ret, tries;
+
+	memset(sc->in, 0, 36);
+	ASSERT_EQ(0, gp_scsi_run(sc, inquiry, 6, sc->in, 36, false));
+	EXPECT_EQ(0, sc->in[0] & 0x1f);	/* direct-access block device */
+	EXPECT_EQ(0, memcmp(sc->in + 8, "QEMU    QEMU HARDDISK", 21));
+	for (tries = 0; tries < 3; tries++) {
+		ret = gp_scsi_run(sc, tur, 6, NULL, 0, false);
+		ASSERT_LE(0, ret);
+		if (!ret)
+			break;
+		gp_scsi_sense(sc->cmd, &key, &asc);
+		EXPECT_EQ(6, key);	/* UNIT ATTENTION, once */
+	}
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, gp_scsi_run(sc, capacity, 10, sc->in, 8, false));
+	last = (__u32)sc->in[0] << 24 | sc->in[1] << 16 |
+	       sc->in[2] << 8 | sc->in[3];
+	bsize = (__u32)sc->in[4] << 24 | sc->in[5] << 16 |
+		sc->in[6] << 8 | sc->in[7];
+	TH_LOG("ready after %d unit attention(s); %u blocks of %u bytes",
+	       tries, last + 1, bsize);
+	EXPECT_EQ(GP_SCSI_BLOCKS - 1, last);
+	ASSERT_EQ(512u, bsize);
+
+	for (k = 0; k < GP_SCSI_IO; k++)
+		sc->out[k] = (__u8)(k * 7 + seed);
+	gp_scsi_rw10(cdb, true, GP_SCSI_LBA, GP_SCSI_NBLK);
+	ASSERT_EQ(0, gp_scsi_run(sc, cdb, 10, sc->out, GP_SCSI_IO, true));
+	memset(sc->in, 0, GP_SCSI_IO);
+	gp_scsi_rw10(cdb, false, GP_SCSI_LBA, GP_SCSI_NBLK);
+	ASSERT_EQ(0, gp_scsi_run(sc, cdb, 10, sc->in, GP_SCSI_IO, false));
+	EXPECT_EQ(0, memcmp(sc->in, sc->out, GP_SCSI_IO));
+
+	gp_scsi_rw10(cdb, false, GP_SCSI_BLOCKS, 1);
+	EXPECT_EQ(2, gp_scsi_run(sc, cdb, 10, sc->in, 512, false));
+	gp_scsi_sense(sc->cmd, &key, &asc);
+	EXPECT_EQ(5, key);	/* ILLEGAL REQUEST */
+	EXPECT_EQ(0x21, asc);	/* LOGICAL BLOCK ADDRESS OUT OF RANGE */
+}
+
+TEST_F(gp_scsi, disk)
+{
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, gp_scsi_start(&self->sc.dev));
+	gp_scsi_io(_metadata, &self->sc, 1);
+}
+
+/*
+ * The same on shadow rings (logging from before DRIVER_OK): the page the
+ * card read into is logged dirty, the one it wrote from is not, and the
+ * request queue's position counts the commands.
+ */
+TEST_F(gp_scsi, shadow)
+{
+	struct vhost_vring_state s = { .index = GP_SCSI_REQ_VQ };
+	struct vhc_dev *d = &self->sc.dev;
+	__u64 bits[256 * 1024 / GP_PAGE / 64] = {};
+	__u64 pin, pout;
+
+	if (_metadata->skip)
+		return;
+	if (!variant->dirty_log)
+		SKIP(return, "dirty logging is vdpa_migrate's");
+	ASSERT_EQ(0, gp_dev_log_start(d));
+	ASSERT_EQ(0, gp_scsi_start(d));
+	ASSERT_EQ(0, vhc_log_sync(d, 0, d->mem_iova, d->mem_size, bits, NULL));
+	memset(bits, 0, sizeof(bits));
+	gp_scsi_io(_metadata, &self->sc, 2);
+	ASSERT_EQ(0, vht_ioctl(d, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(self->sc.tag, s.num);
+	ASSERT_EQ(0, vhc_log_sync(d, 0, d->mem_iova, d->mem_size, bits, NULL));
+	pin = (__u64)(self->sc.in - (__u8 *)d->mem) / GP_PAGE;
+	pout = (__u64)(self->sc.out - (__u8 *)d->mem) / GP_PAGE;
+	EXPECT_TRUE(bits[pin / 64] >> (pin % 64) & 1);
+	EXPECT_FALSE(bits[pout / 64] >> (pout % 64) & 1);
+	ASSERT_EQ(0, vhc_log_stop(d, 0));
 }
 
 TEST_HARNESS_MAIN

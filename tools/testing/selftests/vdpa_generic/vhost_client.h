@@ -29,9 +29,9 @@
 #define VHC_MAX_VQS		32
 #define VHC_NAME_MAX		64
 
-/* Where guest memory starts in IOVA space, unless the device forbids it. */
 /* Buffers of one chain in an indirect table (vhc_vq_set_indirect()). */
 #define VHC_INDIRECT_MAX	4
+/* Where guest memory starts in IOVA space, unless the device forbids it. */
 #define VHC_IOVA_BASE		0x40000000ULL
 
 /**

@@ -716,6 +716,10 @@ TEST_F(gp_net, packed_hostile)
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
 }
 
+/* Bytes of a NET_RING queue's indirect tables (vhc_vq_set_indirect()). */
+#define GP_IND_TABLES	(NET_RING * VHC_INDIRECT_MAX * \
+			 sizeof(struct vring_desc))
+
 /*
  * Entry @k of an indirect table at @t: split tables link entries through
  * .next (NEXT on all but the @last), packed ones carry only WRITE.
@@ -844,9 +848,11 @@ TEST_F(gp_net, indirect)
 		EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
 					  (size_t)NET_RING * NET_BUF_SIZE));
 		EXPECT_EQ(0u, gp_dirty_in(a, bits,
-					  a->dev.vqs[NET_RX_Q].indirect, 4096));
+					  a->dev.vqs[NET_RX_Q].indirect,
+					  GP_IND_TABLES));
 		EXPECT_EQ(0u, gp_dirty_in(a, bits,
-					  a->dev.vqs[NET_TX_Q].indirect, 4096));
+					  a->dev.vqs[NET_TX_Q].indirect,
+					  GP_IND_TABLES));
 
 		for (k = 0; k < 5; k++) {
 			ASSERT_EQ(0, net_start_ctrl(a, NET_RING, ind | ring, 0,
@@ -2009,11 +2015,14 @@ TEST_F(gp_blkmig, writes_across_the_stop)
  * Chains completed behind an older one.  QEMU's virtio-blk answers GET_ID
  * at once, while the writes around it wait for the throttle: the card
  * completes out of order.  On shadow rings from DRIVER_OK on, a split
- * ring passes that order on (the first completion is an ID), a packed one
- * hands the used elements back in the driver's order (a used element
- * overwrites the first descriptor of its chain, so a chain done early
- * waits for the older ones).  Either way every request completes once,
- * with its data: the ID string, the writes read back.
+ * ring passes that order on (an ID completes before any write), a packed
+ * one hands the used elements back in the driver's order: the spec lets a
+ * device complete packed buffers in any order, but our relay writes each
+ * used element over the first descriptor of its own chain, so that the
+ * chains still in flight stay readable for a migration, and a chain done
+ * early waits for the older ones (Documentation/vdpa/generic-pci.rst).
+ * Either way every request completes once, with its data: the ID string,
+ * the writes read back.
  */
 #define GP_HELD_BASE	2048	/* sectors, clear of the other tests */
 #define GP_HELD_IDS	3	/* GET_IDs, after each of the first writes */
@@ -2079,6 +2088,8 @@ TEST_F(gp_blkmig, held_back)
 	       i, n, first_write);
 	/* Packed: the driver's order.  Split: the card's, IDs overtaking. */
 	EXPECT_EQ(!!packed, i == n);
+	if (!packed)
+		EXPECT_LT(0, first_write);
 	for (k = 0; k < GP_HELD_IDS; k++) {
 		EXPECT_EQ(0, idr[k].status);
 		memcpy(serial, idr[k].data, VIRTIO_BLK_ID_BYTES);
@@ -2346,6 +2357,31 @@ TEST_F(gp_xblk, bad_blk_record)
 	EXPECT_EQ(0, vhc_mig_set_state(e, VDPA_MIG_STATE_RUNNING));
 }
 
+/*
+ * Create a device named after @prefix on the card in environment variable
+ * @env, bind it to @driver and open it as @d, of virtio type @id;
+ * @created once it exists.  Skips the test without the driver or card.
+ */
+static void gp_card_open(struct __test_metadata *_metadata, const char *env,
+			 const char *driver, const char *prefix, int id,
+			 char name[32], bool *created, struct vhc_dev *d)
+{
+	char mgmt[64];
+
+	d->fd = -1;
+	if (!vhc_driver_present(driver))
+		SKIP(return, "vdpa driver %s not loaded", driver);
+	if (!gp_mgmtdev(env, mgmt, sizeof(mgmt)))
+		SKIP(return, "%s: no such vdpa_gen_pci card", env);
+	ASSERT_EQ(0, vhc_use(driver));
+	vht_dev_name(name, 32, prefix, 'a');
+	ASSERT_EQ(0, vhc_vdpa_add(mgmt, name, NULL));
+	*created = true;
+	ASSERT_LE(0, vhc_bind(name));
+	ASSERT_EQ(0, vhc_open(d, name));
+	ASSERT_EQ(id, (int)d->device_id);
+}
+
 FIXTURE(gp_rng) {
 	char name[32];
 	bool created;
@@ -2366,20 +2402,10 @@ FIXTURE_VARIANT_ADD(gp_rng, vdpa_migrate) {
 
 FIXTURE_SETUP(gp_rng)
 {
-	char mgmt[64];
-
-	self->dev.fd = -1;
-	if (!vhc_driver_present(variant->driver))
-		SKIP(return, "vdpa driver %s not loaded", variant->driver);
-	if (!gp_mgmtdev("GPCI_RNG", mgmt, sizeof(mgmt)))
-		SKIP(return, "GPCI_RNG: no vdpa_gen_pci rng card");
-	ASSERT_EQ(0, vhc_use(variant->driver));
-	vht_dev_name(self->name, sizeof(self->name), "gpr", 'a');
-	ASSERT_EQ(0, vhc_vdpa_add(mgmt, self->name, NULL));
-	self->created = true;
-	ASSERT_LE(0, vhc_bind(self->name));
-	ASSERT_EQ(0, vhc_open(&self->dev, self->name));
-	ASSERT_EQ(VIRTIO_ID_RNG, (int)self->dev.device_id);
+	gp_card_open(_metadata, "GPCI_RNG", variant->driver, "gpr",
+		     VIRTIO_ID_RNG, self->name, &self->created, &self->dev);
+	if (_metadata->skip)
+		return;
 	ASSERT_EQ(1u, self->dev.nvqs);
 	ASSERT_EQ(0, vhc_mem_init(&self->dev, 64 * 1024));
 }
@@ -2448,10 +2474,12 @@ struct gp_scsi_cmd {
 	struct virtio_scsi_cmd_resp resp;
 };
 
-/* A driver of the scsi device: its memory, one command at a time. */
+#define GP_SCSI_CMDS	2
+
+/* A driver of the scsi device and its memory. */
 struct gp_scsi {
 	struct vhc_dev dev;
-	struct gp_scsi_cmd *cmd;
+	struct gp_scsi_cmd *cmd;	/* GP_SCSI_CMDS of them */
 	__u8 *out;	/* what is written */
 	__u8 *in;	/* what is read, in a page of its own */
 	__u64 tag;	/* of the last command */
@@ -2477,32 +2505,31 @@ FIXTURE_VARIANT_ADD(gp_scsi, vdpa_migrate) {
 	.dirty_log = true,
 };
 
-FIXTURE_SETUP(gp_scsi)
+/* Guest memory for @sc: commands, and the pages data moves through. */
+static void gp_scsi_mem(struct __test_metadata *_metadata, struct gp_scsi *sc)
 {
-	struct vhc_dev *d = &self->sc.dev;
-	char mgmt[64];
+	struct vhc_dev *d = &sc->dev;
 
-	d->fd = -1;
-	if (!vhc_driver_present(variant->driver))
-		SKIP(return, "vdpa driver %s not loaded", variant->driver);
-	if (!gp_mgmtdev("GPCI_SCSI", mgmt, sizeof(mgmt)))
-		SKIP(return, "GPCI_SCSI: no vdpa_gen_pci scsi card");
-	ASSERT_EQ(0, vhc_use(variant->driver));
-	vht_dev_name(self->name, sizeof(self->name), "gps", 'a');
-	ASSERT_EQ(0, vhc_vdpa_add(mgmt, self->name, NULL));
-	self->created = true;
-	ASSERT_LE(0, vhc_bind(self->name));
-	ASSERT_EQ(0, vhc_open(d, self->name));
-	ASSERT_EQ(VIRTIO_ID_SCSI, (int)d->device_id);
 	/* Control, event and at least one request queue. */
 	ASSERT_LE(3u, d->nvqs);
 	ASSERT_EQ(0, vhc_mem_init(d, 256 * 1024));
-	self->sc.cmd = vhc_alloc(d, sizeof(*self->sc.cmd), 64);
-	self->sc.out = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
-	self->sc.in = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
-	ASSERT_NE(NULL, self->sc.cmd);
-	ASSERT_NE(NULL, self->sc.out);
-	ASSERT_NE(NULL, self->sc.in);
+	sc->cmd = vhc_alloc(d, sizeof(*sc->cmd) * GP_SCSI_CMDS, 64);
+	sc->out = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
+	sc->in = vhc_alloc(d, GP_SCSI_IO, GP_PAGE);
+	ASSERT_NE(NULL, sc->cmd);
+	ASSERT_NE(NULL, sc->out);
+	ASSERT_NE(NULL, sc->in);
+}
+
+FIXTURE_SETUP(gp_scsi)
+{
+	struct vhc_dev *d = &self->sc.dev;
+
+	gp_card_open(_metadata, "GPCI_SCSI", variant->driver, "gps",
+		     VIRTIO_ID_SCSI, self->name, &self->created, d);
+	if (_metadata->skip)
+		return;
+	gp_scsi_mem(_metadata, &self->sc);
 }
 
 FIXTURE_TEARDOWN(gp_scsi)
@@ -2529,24 +2556,21 @@ static int gp_scsi_start(struct vhc_dev *d)
 }
 
 /*
- * One command to LUN 0 of target 0; @data (@len bytes) goes to the device
- * with @to_dev, else comes from it.  Return: the SCSI status (0 GOOD, 2
- * CHECK CONDITION), or a negative errno for a transport failure.
+ * Make command @c to LUN 0 of target 0 available (no kick); @data (@len
+ * bytes) goes to the device with @to_dev, else comes from it.  Return:
+ * the chain's head, or a negative errno.
  */
-static int gp_scsi_run(struct gp_scsi *sc, const __u8 *cdb,
-		       unsigned int cdb_len, void *data, __u32 len,
-		       bool to_dev)
+static int gp_scsi_add(struct gp_scsi *sc, struct gp_scsi_cmd *c,
+		       const __u8 *cdb, unsigned int cdb_len, void *data,
+		       __u32 len, bool to_dev)
 {
 	struct vhc_vq *vq = &sc->dev.vqs[GP_SCSI_REQ_VQ];
-	struct gp_scsi_cmd *c = sc->cmd;
 	struct vhc_buf out[2] = {
 		{ &c->req, sizeof(c->req) }, { data, len },
 	};
 	struct vhc_buf in[2] = {
 		{ &c->resp, sizeof(c->resp) }, { data, len },
 	};
-	__u32 id, used;
-	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->req.lun[0] = 1;	/* single-level LUN: target 0, LUN 0 */
@@ -2555,19 +2579,37 @@ static int gp_scsi_run(struct gp_scsi *sc, const __u8 *cdb,
 	memcpy(c->req.cdb, cdb, cdb_len);
 	c->resp.response = 0xff;
 	if (to_dev)
-		ret = vhc_vq_add(vq, out, len ? 2 : 1, in, 1);
-	else
-		ret = vhc_vq_add(vq, out, 1, in, len ? 2 : 1);
+		return vhc_vq_add(vq, out, len ? 2 : 1, in, 1);
+	return vhc_vq_add(vq, out, 1, in, len ? 2 : 1);
+}
+
+/* SCSI status of answered command @c, or -EIO if the transport failed. */
+static int gp_scsi_status(const struct gp_scsi_cmd *c)
+{
+	if (c->resp.response != VIRTIO_SCSI_S_OK)
+		return -EIO;
+	return c->resp.status;
+}
+
+/*
+ * gp_scsi_add() with the first command slot, kick, wait.  Return: the
+ * SCSI status (0 GOOD, 2 CHECK CONDITION), or a negative errno.
+ */
+static int gp_scsi_run(struct gp_scsi *sc, const __u8 *cdb,
+		       unsigned int cdb_len, void *data, __u32 len,
+		       bool to_dev)
+{
+	struct vhc_vq *vq = &sc->dev.vqs[GP_SCSI_REQ_VQ];
+	__u32 id, used;
+	int ret;
+
+	ret = gp_scsi_add(sc, sc->cmd, cdb, cdb_len, data, len, to_dev);
 	if (ret < 0)
 		return ret;
 	ret = vhc_vq_kick(vq);
 	if (!ret)
 		ret = vhc_vq_wait_used(vq, &id, &used, 10000);
-	if (ret)
-		return ret;
-	if (c->resp.response != VIRTIO_SCSI_S_OK)
-		return -EIO;
-	return c->resp.status;
+	return ret ?: gp_scsi_status(sc->cmd);
 }
 
 /* Sense key and additional sense code of the last CHECK CONDITION. */
@@ -2598,25 +2640,16 @@ static void gp_scsi_rw10(__u8 *cdb, bool write, __u32 lba, __u16 n)
 }
 
 /*
- * INQUIRY names QEMU's disk; TEST UNIT READY gets past the unit attention
- * the card's reset left; READ CAPACITY(10) gives the image's size; a
- * pattern written with WRITE(10) reads back with READ(10); a READ past
- * the end is refused with ILLEGAL REQUEST / LBA OUT OF RANGE.
+ * TEST UNIT READY until the disk is ready; return how many unit
+ * attentions (a card reset resets its disk) it took.
  */
-static void gp_scsi_io(struct __test_metadata *_metadata,
-		       struct gp_scsi *sc, __u8 seed)
+static int gp_scsi_ready(struct __test_metadata *_metadata,
+			 struct gp_scsi *sc)
 {
-	static const __u8 inquiry[6] = { 0x12, 0, 0, 0, 36, 0 };
 	static const __u8 tur[6] = { 0 };
-	static const __u8 capacity[10] = { 0x25 };
-	__u8 cdb[10], key = 0, asc = 0;
-	__u32 last, bsize, k;
+	__u8 key = 0, asc = 0;
 	int ret, tries;
 
-	memset(sc->in, 0, 36);
-	ASSERT_EQ(0, gp_scsi_run(sc, inquiry, 6, sc->in, 36, false));
-	EXPECT_EQ(0, sc->in[0] & 0x1f);	/* direct-access block device */
-	EXPECT_EQ(0, memcmp(sc->in + 8, "QEMU    QEMU HARDDISK", 21));
 	for (tries = 0; tries < 3; tries++) {
 		ret = gp_scsi_run(sc, tur, 6, NULL, 0, false);
 		ASSERT_LE(0, ret);
@@ -2626,6 +2659,29 @@ static void gp_scsi_io(struct __test_metadata *_metadata,
 		EXPECT_EQ(6, key);	/* UNIT ATTENTION, once */
 	}
 	ASSERT_EQ(0, ret);
+	return tries;
+}
+
+/*
+ * INQUIRY names QEMU's disk; TEST UNIT READY gets past the unit attention
+ * the card's reset left; READ CAPACITY(10) gives the image's size; a
+ * pattern written with WRITE(10) reads back with READ(10); a READ past
+ * the end is refused with ILLEGAL REQUEST / LBA OUT OF RANGE.
+ */
+static void gp_scsi_io(struct __test_metadata *_metadata,
+		       struct gp_scsi *sc, __u8 seed)
+{
+	static const __u8 inquiry[6] = { 0x12, 0, 0, 0, 36, 0 };
+	static const __u8 capacity[10] = { 0x25 };
+	__u8 cdb[10], key = 0, asc = 0;
+	__u32 last, bsize, k;
+	int tries;
+
+	memset(sc->in, 0, 36);
+	ASSERT_EQ(0, gp_scsi_run(sc, inquiry, 6, sc->in, 36, false));
+	EXPECT_EQ(0, sc->in[0] & 0x1f);	/* direct-access block device */
+	EXPECT_EQ(0, memcmp(sc->in + 8, "QEMU    QEMU HARDDISK", 21));
+	tries = gp_scsi_ready(_metadata, sc);
 	ASSERT_EQ(0, gp_scsi_run(sc, capacity, 10, sc->in, 8, false));
 	last = (__u32)sc->in[0] << 24 | sc->in[1] << 16 |
 	       sc->in[2] << 8 | sc->in[3];
@@ -2689,6 +2745,114 @@ TEST_F(gp_scsi, shadow)
 	EXPECT_TRUE(bits[pin / 64] >> (pin % 64) & 1);
 	EXPECT_FALSE(bits[pout / 64] >> (pout % 64) & 1);
 	ASSERT_EQ(0, vhc_log_stop(d, 0));
+}
+
+/*
+ * scsi migration between the two scsi cards, whose disks share one image
+ * (vm.args), through vdpa_migrate: A (GPCI_SCSI) on shadow rings writes
+ * one half of a pattern and stops; the driver then makes a WRITE of the
+ * other half available (a guest runs on while its VMM stops the device;
+ * adding it before the stop could let the relay, still finishing the
+ * first command's round, take it without a kick); C (GPCI_SCSI1) takes
+ * the state and the driver's memory and runs that WRITE.  It completes once, on C.  A SCSI target's
+ * own state (here the unit attention C's disk holds since its card was
+ * reset) is not in the device state, so C may answer it with UNIT
+ * ATTENTION; the driver then sends it again, as Linux's sd does.  Both
+ * halves read back through C.
+ */
+FIXTURE(gp_scsimig) {
+	char name[2][32];
+	bool created[2];
+	struct gp_scsi sc[2];	/* A, C */
+};
+
+FIXTURE_SETUP(gp_scsimig)
+{
+	static const char *const env[2] = { "GPCI_SCSI", "GPCI_SCSI1" };
+	static const char *const prefix[2] = { "gsa", "gsc" };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		self->sc[i].dev.fd = -1;
+	for (i = 0; i < 2; i++) {
+		gp_card_open(_metadata, env[i], VHT_DRV_MIG, prefix[i],
+			     VIRTIO_ID_SCSI, self->name[i], &self->created[i],
+			     &self->sc[i].dev);
+		if (_metadata->skip)
+			return;
+	}
+	gp_scsi_mem(_metadata, &self->sc[0]);
+}
+
+FIXTURE_TEARDOWN(gp_scsimig)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		vhc_close(&self->sc[i].dev);
+		if (self->created[i])
+			vhc_vdpa_del(self->name[i]);
+	}
+}
+
+TEST_F(gp_scsimig, write_in_flight)
+{
+	struct gp_scsi *a = &self->sc[0], *c = &self->sc[1];
+	const __u32 half = GP_SCSI_IO / 2, nblk = GP_SCSI_NBLK / 2;
+	const __u32 lba = GP_SCSI_LBA + 64;
+	__u8 cdb[10], key = 0, asc = 0;
+	__u32 id, len, k;
+	size_t blen;
+	void *blob;
+	int head, st;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, gp_dev_log_start(&a->dev));
+	ASSERT_EQ(0, gp_scsi_start(&a->dev));
+	gp_scsi_ready(_metadata, a);
+	for (k = 0; k < GP_SCSI_IO; k++)
+		a->out[k] = (__u8)(k * 13 + 5);
+	gp_scsi_rw10(cdb, true, lba, nblk);
+	ASSERT_EQ(0, gp_scsi_run(a, cdb, 10, a->out, half, true));
+
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &blen));
+	gp_scsi_rw10(cdb, true, lba + nblk, nblk);
+	head = gp_scsi_add(a, &a->cmd[1], cdb, 10, a->out + half, half, true);
+	ASSERT_LE(0, head);
+	ASSERT_EQ(0, vhc_vq_kick(&a->dev.vqs[GP_SCSI_REQ_VQ]));
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&a->dev.vqs[GP_SCSI_REQ_VQ],
+						 &id, &len, 300));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	ASSERT_EQ(0, vhc_mig_load(&c->dev, blob, blen));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	c->cmd = a->cmd;
+	c->out = a->out;
+	c->in = a->in;
+	c->tag = a->tag;
+
+	ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[GP_SCSI_REQ_VQ]));
+	ASSERT_EQ(0, vhc_vq_wait_used(&c->dev.vqs[GP_SCSI_REQ_VQ], &id, &len,
+				      10000));
+	EXPECT_EQ((__u32)head, id);
+	st = gp_scsi_status(&c->cmd[1]);
+	gp_scsi_sense(&c->cmd[1], &key, &asc);
+	TH_LOG("the WRITE on C: status %d, sense key %u", st, key);
+	if (st == 2 && key == 6) {	/* UNIT ATTENTION: send it again */
+		gp_scsi_rw10(cdb, true, lba + nblk, nblk);
+		st = gp_scsi_run(c, cdb, 10, c->out + half, half, true);
+	}
+	EXPECT_EQ(0, st);
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&c->dev.vqs[GP_SCSI_REQ_VQ],
+						 &id, &len, 300));
+
+	memset(c->in, 0, GP_SCSI_IO);
+	gp_scsi_rw10(cdb, false, lba, GP_SCSI_NBLK);
+	ASSERT_EQ(0, gp_scsi_run(c, cdb, 10, c->in, GP_SCSI_IO, false));
+	EXPECT_EQ(0, memcmp(c->in, c->out, GP_SCSI_IO));
 }
 
 TEST_HARNESS_MAIN

@@ -236,10 +236,15 @@ struct gpci_vq {
  *	commands went to the card unseen: @netc is not the card's state
  * @netc_loaded: @netc came from a migration state and was not replayed
  *	yet: the device must start on shadow rings
- * @cvq_page: a page of ours for replayed control commands, or NULL
+ * @cvq_page: a page of ours for control commands, or NULL: its first half
+ *	for our replayed commands, its second for the driver command the
+ *	card is working on (the card reads a copy, not driver memory)
+ * @cvq_bounce: shadow head of the driver command in @cvq_page, or
+ *	GPCI_SVQ_FREE
+ * @cvq_ack_iova: where that command's ack goes in driver memory
  *
- * @netc, @netc_lost, @netc_loaded and @cvq_page are protected by
- * @shadow_lock.
+ * @netc, @netc_lost, @netc_loaded, @cvq_page, @cvq_bounce and
+ * @cvq_ack_iova are protected by @shadow_lock.
  */
 struct gpci_dev {
 	struct vdpa_device vdpa;
@@ -275,7 +280,9 @@ struct gpci_dev {
 	struct vdpa_gen_net_ctrl *netc;
 	bool netc_lost;
 	bool netc_loaded;
-	void *cvq_page;
+	u8 *cvq_page;
+	u16 cvq_bounce;
+	u64 cvq_ack_iova;
 };
 
 /**

@@ -130,6 +130,70 @@ static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
 /* ---- relaying ---------------------------------------------------------------- */
 
 /*
+ * Our control page: replayed commands at 0, their ack at the end of the
+ * first half; the driver's command being bounced in the second half, its
+ * ack at the page's last byte.
+ */
+#define GPCI_CVQ_HALF		(PAGE_SIZE / 2)
+#define GPCI_CVQ_OWN_ACK	(GPCI_CVQ_HALF - 1)
+#define GPCI_CVQ_BOUNCE		GPCI_CVQ_HALF
+#define GPCI_CVQ_BOUNCE_ACK	(PAGE_SIZE - 1)
+
+static u64 gpci_cvq_page_iova(struct gpci_dev *gd)
+{
+	return gd->iova_range.last + 1 + GPCI_SHADOW_IOVA_SIZE - PAGE_SIZE;
+}
+
+/* Our control page, mapped for the card (shadow_lock held). */
+static int gpci_cvq_page_get(struct gpci_dev *gd)
+{
+	int ret;
+
+	if (gd->cvq_page)
+		return 0;
+	gd->cvq_page = (u8 *)get_zeroed_page(GFP_KERNEL);
+	if (!gd->cvq_page)
+		return -ENOMEM;
+	ret = iommu_map(gd->domain, gpci_cvq_page_iova(gd),
+			virt_to_phys(gd->cvq_page), PAGE_SIZE,
+			IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE);
+	if (ret) {
+		free_page((unsigned long)gd->cvq_page);
+		gd->cvq_page = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Make the chain in riov/wiov (a control command of @len bytes, already
+ * copied to @cmd) read our copy of it and write its ack into our page.
+ * Return: 0, 1 if another command is being bounced, or a negative errno.
+ */
+static int gpci_cvq_bounce(struct gpci_dev *gd, struct gpci_svq *s,
+			   const u8 *cmd, size_t len)
+{
+	u64 page = gpci_cvq_page_iova(gd);
+	int ret;
+
+	if (gd->cvq_bounce != GPCI_SVQ_FREE)
+		return 1;
+	ret = gpci_cvq_page_get(gd);
+	if (ret)
+		return ret;
+	memcpy(gd->cvq_page + GPCI_CVQ_BOUNCE, cmd, len);
+	gd->cvq_page[GPCI_CVQ_BOUNCE_ACK] = VIRTIO_NET_ERR;
+	gd->cvq_ack_iova = (uintptr_t)s->wiov.iov[0].iov_base;
+	s->riov.iov[0].iov_base = (void *)(uintptr_t)(page + GPCI_CVQ_BOUNCE);
+	s->riov.iov[0].iov_len = len;
+	s->riov.used = 1;
+	s->wiov.iov[0].iov_base = (void *)(uintptr_t)(page +
+						      GPCI_CVQ_BOUNCE_ACK);
+	s->wiov.iov[0].iov_len = 1;
+	s->wiov.used = 1;
+	return 0;
+}
+
+/*
  * Copy the chain vringh read (indirect tables flattened) to our ring; it
  * was read from the driver's available position @pos.
  */
@@ -167,14 +231,20 @@ static u16 gpci_svq_add(struct gpci_svq *s, u16 head, u16 pos)
 /*
  * Relay the chain vringh just read.  On the net control queue its command
  * is kept until the card answers: what the card acknowledged is the state
- * replayed after a card reset.
+ * replayed after a card reset.  One command at a time goes to the card as
+ * a copy in our page, so that what the card does is what we keep, however
+ * the driver rewrites its buffers meanwhile; with @may_wait a second one
+ * waits for it (return 1, nothing taken), else, as do commands too long
+ * for the page, it goes to the card as the driver wrote it.
  */
 static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
-			 u16 pos)
+			 u16 pos, bool may_wait)
 {
+	bool bounced = false;
 	size_t len;
 	u8 *cmd;
 	u16 first;
+	int ret;
 
 	if (!s->cmd) {
 		gpci_svq_add(s, head, pos);
@@ -192,7 +262,18 @@ static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 			return -EFAULT;
 		}
 	}
+	if (cmd && len && len < GPCI_CVQ_HALF && s->wiov.used &&
+	    s->wiov.iov[0].iov_len) {
+		ret = gpci_cvq_bounce(gd, s, cmd, len);
+		if (ret < 0 || (ret && may_wait)) {
+			kfree(cmd);
+			return ret;
+		}
+		bounced = !ret;
+	}
 	first = gpci_svq_add(s, head, pos);
+	if (bounced)
+		gd->cvq_bounce = first;
 	s->cmd[first] = cmd;
 	s->cmd_len[first] = len;
 	if (!cmd)
@@ -216,9 +297,11 @@ static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
 		if (s->riov.used + s->wiov.used > s->num_free)
 			return 0;	/* read again after completions */
 		pos = s->pk.avail;
-		ret = gpci_svq_take(gd, s, id, pos);
-		if (ret)
+		ret = gpci_svq_take(gd, s, id, pos, true);
+		if (ret < 0)
 			return ret;
+		if (ret)	/* after the command the card is working on */
+			return 0;
 		gpci_pk_taken(s, id, ndesc);
 		(*published)++;
 	}
@@ -262,9 +345,14 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 			vringh_abandon_iotlb(&s->vrh, 1);
 			break;
 		}
-		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1);
-		if (ret)
+		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1,
+				    true);
+		if (ret < 0)
 			return ret;
+		if (ret) {	/* after the command the card is working on */
+			vringh_abandon_iotlb(&s->vrh, 1);
+			break;
+		}
 		published++;
 	}
 	if (!published)
@@ -323,6 +411,16 @@ static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
 	u16 flags;
 	int ret;
 
+	if (id == gd->cvq_bounce) {
+		/* The card answered our copy: the driver gets the ack. */
+		ack = READ_ONCE(gd->cvq_page[GPCI_CVQ_BOUNCE_ACK]);
+		ret = vdpa_gen_iotlb_write(&s->vrh, gd->cvq_ack_iova, &ack, 1);
+		if (ret)
+			return ret;
+		gpci_log(gd, gd->cvq_ack_iova, 1);
+		gd->cvq_bounce = GPCI_SVQ_FREE;
+		goto tracked;
+	}
 	for (;;) {
 		d = &s->desc[i];
 		flags = le16_to_cpu((__force __le16)d->flags);
@@ -341,6 +439,7 @@ static int gpci_cvq_answered(struct gpci_dev *gd, struct gpci_svq *s, u16 id)
 		if (i >= num || ++n >= num)
 			return -EIO;
 	}
+tracked:
 	if (ack == VIRTIO_NET_OK && s->cmd[id])
 		gpci_net_track(gd, s->cmd[id], s->cmd_len[id]);
 	kfree(s->cmd[id]);
@@ -507,6 +606,7 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 			kfree(s->cmd[i]);
 		kfree(s->cmd);
 		s->cmd = NULL;
+		gd->cvq_bounce = GPCI_SVQ_FREE;
 	}
 	kfree(s->cmd_len);
 	s->cmd_len = NULL;
@@ -683,7 +783,7 @@ static int gpci_svq_replay_packed(struct gpci_dev *gd, struct gpci_svq *s)
 		if (id != le32_to_cpu(s->load[k].head) ||
 		    s->riov.used + s->wiov.used > s->num_free)
 			return -EINVAL;
-		ret = gpci_svq_take(gd, s, id, s->pk.avail);
+		ret = gpci_svq_take(gd, s, id, s->pk.avail, false);
 		if (ret)
 			return ret;
 		gpci_pk_taken(s, id, ndesc);
@@ -722,7 +822,8 @@ static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 		if (head != le32_to_cpu(s->load[k].head) ||
 		    s->riov.used + s->wiov.used > s->num_free)
 			return -EINVAL;
-		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1);
+		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1,
+				    false);
 		if (ret)
 			return ret;
 	}
@@ -922,11 +1023,6 @@ err_held:
 	return -EIO;
 }
 
-static u64 gpci_cvq_page_iova(struct gpci_dev *gd)
-{
-	return gd->iova_range.last + 1 + GPCI_SHADOW_IOVA_SIZE - PAGE_SIZE;
-}
-
 static void gpci_shadow_free_all(struct gpci_dev *gd)
 {
 	for (u16 i = 0; i < gd->nvqs; i++)
@@ -936,6 +1032,7 @@ static void gpci_shadow_free_all(struct gpci_dev *gd)
 		free_page((unsigned long)gd->cvq_page);
 		gd->cvq_page = NULL;
 	}
+	gd->cvq_bounce = GPCI_SVQ_FREE;
 }
 
 /*
@@ -954,27 +1051,17 @@ int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len)
 	int ret;
 
 	lockdep_assert_held(&gd->shadow_lock);
-	if (cvq < 0 || !gd->vqs[cvq].svq.active || len >= PAGE_SIZE)
+	if (cvq < 0 || !gd->vqs[cvq].svq.active || len > GPCI_CVQ_OWN_ACK)
 		return -EINVAL;
 	s = &gd->vqs[cvq].svq;
 	num = s->vrh.vring.num;
 	if (s->num_free < 2)
 		return -ENOSPC;
-	if (!gd->cvq_page) {
-		gd->cvq_page = (void *)get_zeroed_page(GFP_KERNEL);
-		if (!gd->cvq_page)
-			return -ENOMEM;
-		ret = iommu_map(gd->domain, gpci_cvq_page_iova(gd),
-				virt_to_phys(gd->cvq_page), PAGE_SIZE,
-				IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE);
-		if (ret) {
-			free_page((unsigned long)gd->cvq_page);
-			gd->cvq_page = NULL;
-			return ret;
-		}
-	}
+	ret = gpci_cvq_page_get(gd);
+	if (ret)
+		return ret;
 	memcpy(gd->cvq_page, cmd, len);
-	ack = gd->cvq_page + PAGE_SIZE - 1;
+	ack = gd->cvq_page + GPCI_CVQ_OWN_ACK;
 	*ack = VIRTIO_NET_ERR;
 
 	a = s->free_head;
@@ -985,7 +1072,7 @@ int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len)
 	s->desc[a].len = (__force __virtio32)cpu_to_le32(len);
 	s->desc[a].flags = (__force __virtio16)cpu_to_le16(VRING_DESC_F_NEXT);
 	s->desc[b].addr = (__force __virtio64)
-			  cpu_to_le64(gpci_cvq_page_iova(gd) + PAGE_SIZE - 1);
+			  cpu_to_le64(gpci_cvq_page_iova(gd) + GPCI_CVQ_OWN_ACK);
 	s->desc[b].len = (__force __virtio32)cpu_to_le32(1);
 	s->desc[b].flags = (__force __virtio16)cpu_to_le16(VRING_DESC_F_WRITE);
 	s->head[a] = GPCI_SVQ_OWN;
@@ -1280,6 +1367,7 @@ void gpci_shadow_init(struct gpci_dev *gd)
 {
 	mutex_init(&gd->shadow_lock);
 	INIT_WORK(&gd->shadow_work, gpci_shadow_work);
+	gd->cvq_bounce = GPCI_SVQ_FREE;
 }
 
 /* ---- suspend and resume --------------------------------------------------------- */

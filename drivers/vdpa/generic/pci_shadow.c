@@ -167,7 +167,9 @@ static int gpci_cvq_page_get(struct gpci_dev *gd)
 /*
  * Make the chain in riov/wiov (a control command of @len bytes, already
  * copied to @cmd) read our copy of it and write its ack into our page.
- * Return: 0, 1 if another command is being bounced, or a negative errno.
+ * Return: 0, 1 if another command is being bounced, or -ENOMEM (and the
+ * like) if our page cannot be had: the caller then relays the chain as
+ * it is, as before there was a page.
  */
 static int gpci_cvq_bounce(struct gpci_dev *gd, struct gpci_svq *s,
 			   const u8 *cmd, size_t len)
@@ -262,10 +264,14 @@ static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 			return -EFAULT;
 		}
 	}
-	if (cmd && len && len < GPCI_CVQ_HALF && s->wiov.used &&
-	    s->wiov.iov[0].iov_len) {
+	/*
+	 * Only the known layout: the ack alone is device-writable (a
+	 * command that writes results after it goes as it is).
+	 */
+	if (cmd && len && len < GPCI_CVQ_HALF &&
+	    vringh_kiov_length(&s->wiov) == 1) {
 		ret = gpci_cvq_bounce(gd, s, cmd, len);
-		if (ret < 0 || (ret && may_wait)) {
+		if (ret > 0 && may_wait) {
 			kfree(cmd);
 			return ret;
 		}
@@ -727,7 +733,7 @@ static u16 gpci_svq_busy(struct gpci_svq *s, struct gpci_busy *busy)
  * After a card reset: a fresh start of our ring at index 0 holding the
  * chains still in flight, oldest first, so that the card runs them again.
  */
-static int gpci_svq_republish(struct gpci_svq *s)
+static int gpci_svq_republish(struct gpci_dev *gd, struct gpci_svq *s)
 {
 	u16 num = s->vrh.vring.num, n;
 	struct gpci_busy *busy;
@@ -738,6 +744,9 @@ static int gpci_svq_republish(struct gpci_svq *s)
 	n = gpci_svq_busy(s, busy);
 	for (u16 k = 0; k < n; k++)
 		s->avail->ring[k] = (__force __virtio16)cpu_to_le16(busy[k].shead);
+	/* A bounced command runs again: no ack from the last run counts. */
+	if (s->cmd && gd->cvq_bounce != GPCI_SVQ_FREE)
+		gd->cvq_page[GPCI_CVQ_BOUNCE_ACK] = VIRTIO_NET_ERR;
 	kfree(busy);
 	memset(s->used, 0, sizeof(*s->used) +
 	       sizeof(struct vring_used_elem) * num);
@@ -911,7 +920,7 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 			/* Relayed all along: we know where it stands. */
 			ret = gpci_svq_complete(gd, i);
 			if (!ret)
-				ret = gpci_svq_republish(s);
+				ret = gpci_svq_republish(gd, s);
 			if (ret)
 				return ret;
 			*outstanding += s->avail_idx;
@@ -1450,7 +1459,7 @@ static int gpci_resume(struct vdpa_device *vdpa)
 		goto out;
 	for (u16 i = 0; i < gd->nvqs && !ret; i++)
 		if (gd->vqs[i].svq.active)
-			ret = gpci_svq_republish(&gd->vqs[i].svq);
+			ret = gpci_svq_republish(gd, &gd->vqs[i].svq);
 	if (!ret)
 		ret = gpci_card_setup(gd);
 	if (ret) {

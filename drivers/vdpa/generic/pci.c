@@ -360,6 +360,7 @@ static int gpci_reset(struct vdpa_device *vdpa)
 		gd->vqs[i].num = 0;
 	}
 	gd->driver_features = 0;
+	gd->card_features = 0;
 	if (gd->cfg_mask)
 		bitmap_zero(gd->cfg_mask, gd->gm->config_size);
 
@@ -432,8 +433,8 @@ static int gpci_set_driver_features(struct vdpa_device *vdpa, u64 features)
 		return -EINVAL;
 	if (READ_ONCE(gd->shadow))
 		return -EBUSY;	/* the card runs with what was negotiated */
-	vp_modern_set_features(gpci_card(gd),
-			       gpci_card_driver_features(gd, features));
+	gd->card_features = gpci_card_driver_features(gd, features);
+	vp_modern_set_features(gpci_card(gd), gd->card_features);
 	gd->driver_features = features;
 	return 0;
 }

@@ -113,8 +113,9 @@ struct gpci_pk {
  *	(its device-readable bytes, kmalloc'd), or NULL
  * @cmd_len: bytes of each @cmd
  * @relay: relayed while the device runs in direct mode (the net control
- *	queue of a user-space driver); also read locklessly by kick_vq and
- *	the interrupt handlers
+ *	queue of a user-space driver, and data queues on their way back to
+ *	the driver's ring); also read locklessly by kick_vq and the
+ *	interrupt handlers
  *
  * Everything is protected by &gpci_dev.shadow_lock.
  */
@@ -194,6 +195,10 @@ struct gpci_vq {
  *	restricted to what `vdpa dev add ... device_features` asked for
  * @driver_features: features the driver wrote last (what the card got
  *	may have ACCESS_PLATFORM added)
+ * @card_features: features the card was given last: the driver's (with
+ *	ACCESS_PLATFORM); on shadow rings without RING_PACKED and with
+ *	RING_RESET if the card offers it (written under @shadow_lock or
+ *	while no queue runs)
  * @nvqs: queues of the card
  * @vq_num_max: largest queue size every queue of the card takes
  * @vqs: the queues
@@ -218,7 +223,9 @@ struct gpci_vq {
  *	with each other and with reset; protects the fields below and every
  *	&gpci_vq.svq
  * @shadow: the queues run on shadow rings (also read locklessly by the
- *	interrupt handlers and kick_vq, written under @shadow_lock)
+ *	interrupt handlers and kick_vq, written under @shadow_lock).  When
+ *	the first one goes back to the driver's ring, the others become
+ *	relayed queues of direct mode (&gpci_svq.relay) and this is cleared
  * @shadow_pending: switch to shadow rings when the driver sets DRIVER_OK
  * @switching: the card is being quiesced: kicks are not forwarded
  * @suspended: suspended by the bus driver: nothing is relayed and the card
@@ -227,6 +234,8 @@ struct gpci_vq {
  * @shadow_work: relays chains and completions of the queues marked
  *	%GPCI_VQ_TODO
  * @switches: switches into shadow mode since the device was added
+ * @backs: queues that went back to the driver's ring since the device was
+ *	added
  * @log: dirty log of address space 0, or NULL; published under
  *	@shadow_lock, read by the worker under rcu_read_lock()
  * @netc: net cards: what the driver set through the control queue and the
@@ -251,6 +260,7 @@ struct gpci_dev {
 	struct gpci_mgmt *gm;
 	u64 device_features;
 	u64 driver_features;
+	u64 card_features;
 	u16 nvqs;
 	u16 vq_num_max;
 	struct gpci_vq *vqs;
@@ -276,6 +286,7 @@ struct gpci_dev {
 	u8 status;
 	struct work_struct shadow_work;
 	unsigned long switches;
+	unsigned long backs;
 	struct vdpa_mig_log __rcu *log;
 	struct vdpa_gen_net_ctrl *netc;
 	bool netc_lost;

@@ -17,7 +17,11 @@
  * restarts every ring at index 0, so switching in is: stop forwarding
  * kicks, wait until no driver used index moved for a grace period, reset
  * the card, set it up again on our rings and relay from each driver used
- * index on.  There is no way back but a driver reset.
+ * index on.  The way back is queue by queue, where the card's start and
+ * the driver's ring meet: once logging stopped, a split queue is relayed
+ * up to the next wrap of its 16-bit indexes, and when everything before
+ * it was used, a card with RING_RESET gets the driver's ring for that
+ * queue at index 0.  Otherwise a driver reset ends the shadow mode.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -59,6 +63,8 @@ static size_t gpci_svq_size(u16 num)
 	       PAGE_ALIGN(sizeof(__virtio16) * 3 +
 			  sizeof(struct vring_used_elem) * num);
 }
+
+static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s);
 
 /* ---- dirty log ----------------------------------------------------------- */
 
@@ -287,6 +293,46 @@ static int gpci_svq_take(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 	return 0;
 }
 
+/*
+ * Whether the card asks to be told of what was published since our
+ * available index was @old (avail_event with EVENT_IDX, else the flag).
+ */
+static bool gpci_svq_card_wants_kick(struct gpci_dev *gd, struct gpci_svq *s,
+				     u16 old)
+{
+	u16 num = s->vrh.vring.num;
+
+	if (gd->card_features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX)) {
+		__le16 ev = (__force __le16)READ_ONCE(*(__virtio16 *)
+						      &s->used->ring[num]);
+
+		return vring_need_event(le16_to_cpu(ev), s->avail_idx, old);
+	}
+	return !(le16_to_cpu((__force __le16)READ_ONCE(s->used->flags)) &
+		 VRING_USED_F_NO_NOTIFY);
+}
+
+/*
+ * Queue @idx may go back to the driver's ring (Documentation:
+ * "Switching back"): no log wants its writes, nothing suspended or
+ * loaded, and the card can reset the queue alone and runs it with the
+ * driver's features.  The control queue stays relayed, as in direct mode.
+ */
+static bool gpci_svq_may_go_back(struct gpci_dev *gd, u16 idx)
+{
+	const struct gpci_svq *s = &gd->vqs[idx].svq;
+
+	lockdep_assert_held(&gd->shadow_lock);
+	return s->active && !s->packed && !s->load && !s->cmd &&
+	       idx != gpci_cvq_index(gd) && !gd->suspended &&
+	       !gd->shadow_pending && !gd->switching &&
+	       !(gd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	       !rcu_access_pointer(gd->log) &&
+	       (gd->card_features & BIT_ULL(VIRTIO_F_RING_RESET)) &&
+	       !(gd->driver_features & (BIT_ULL(VIRTIO_F_RING_PACKED) |
+					BIT_ULL(VIRTIO_F_IN_ORDER)));
+}
+
 /* The driver's packed ring: read, relay, and only then step on. */
 static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
 				 unsigned int *published)
@@ -321,8 +367,9 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 {
 	struct gpci_vq *vq = &gd->vqs[idx];
 	struct gpci_svq *s = &vq->svq;
+	bool back = gpci_svq_may_go_back(gd, idx);
 	unsigned int published = 0;
-	u16 head;
+	u16 head, old = s->avail_idx;
 	int ret;
 
 	for (;;) {
@@ -332,6 +379,9 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 				return ret;
 			break;
 		}
+		/* On the way back: the card takes over from the wrap on. */
+		if (back && !s->vrh.last_avail_idx)
+			break;
 		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
 					   GFP_KERNEL);
 		if (ret < 0)
@@ -368,8 +418,7 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
 	/* The index before the card's notification suppression is read. */
 	mb();
-	if (!(le16_to_cpu((__force __le16)READ_ONCE(s->used->flags)) &
-	      VRING_USED_F_NO_NOTIFY))
+	if (gpci_svq_card_wants_kick(gd, s, old))
 		iowrite16(idx, vq->notify);
 	return 0;
 }
@@ -506,12 +555,11 @@ again:
 		any = true;
 	}
 	/*
-	 * A relayed queue in direct mode runs with the driver's features:
-	 * with EVENT_IDX the card interrupts only when its used index passes
-	 * our used_event, so move that along.
+	 * The card runs with the driver's features, EVENT_IDX included: it
+	 * then interrupts only when its used index passes our used_event,
+	 * so move that along.
 	 */
-	if (s->relay && (gd->driver_features &
-			 BIT_ULL(VIRTIO_RING_F_EVENT_IDX))) {
+	if (gd->card_features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX)) {
 		s->avail->ring[vr->num] =
 			(__force __virtio16)cpu_to_le16(s->last_used);
 		/* used_event before the card's used index is read again. */
@@ -543,6 +591,76 @@ again:
 	return 0;
 }
 
+/*
+ * Reset one queue of the card and wait until it is off (queue_enable
+ * reads 0).  Our own wait: the library's has no deadline, and a card
+ * that is gone reads all ones.
+ */
+static int gpci_card_queue_reset(struct gpci_dev *gd, u16 idx)
+{
+	struct virtio_pci_modern_common_cfg __iomem *cfg =
+		(struct virtio_pci_modern_common_cfg __iomem *)gpci_card(gd)->common;
+	unsigned long timeout = jiffies + msecs_to_jiffies(GPCI_RESET_TIMEOUT_MS);
+	u16 en;
+
+	vp_iowrite16(idx, &cfg->cfg.queue_select);
+	vp_iowrite16(1, &cfg->queue_reset);
+	while ((en = vp_ioread16(&cfg->cfg.queue_enable)) != 0) {
+		if (en == 0xffff || time_after(jiffies, timeout))
+			return -ETIMEDOUT;
+		usleep_range(100, 200);
+	}
+	return 0;
+}
+
+/*
+ * Queue @idx stands at the wrap of its indexes and the card used all we
+ * gave it: the card's own start (index 0) is where the driver's ring is.
+ * Reset the card's queue and give it the driver's ring; from here on
+ * kicks reach the doorbell and its interrupts the driver's callback.  The
+ * first queue back turns the device's other shadowed queues into relayed
+ * queues of direct mode, which they are from then on, until they come
+ * back too.  shadow_lock held.
+ */
+static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	struct gpci_vq *vq = &gd->vqs[idx];
+	u16 vec = gpci_vq_vector(gd, idx);
+	int ret;
+
+	ret = gpci_card_queue_reset(gd, idx);
+	if (ret)
+		return ret;
+	vp_modern_set_queue_size(card, idx, vq->svq.vrh.vring.num);
+	vp_modern_queue_address(card, idx, vq->desc_area, vq->driver_area,
+				vq->device_area);
+	if (vp_modern_queue_vector(card, idx, vec) != vec)
+		return -EIO;
+	vp_modern_set_queue_enable(card, idx, true);
+	if (gd->shadow) {
+		for (u16 i = 0; i < gd->nvqs; i++)
+			if (i != idx && gd->vqs[i].svq.active)
+				WRITE_ONCE(gd->vqs[i].svq.relay, true);
+		/* The card's status is the driver's: ACK to DRIVER_OK. */
+		WRITE_ONCE(gd->shadow, false);
+	}
+	/* The card no longer reads our ring. */
+	gpci_svq_free(gd, &vq->svq);
+	gd->backs++;
+	dev_info(&gd->vdpa.dev, "queue %u back on the driver's ring\n", idx);
+	/*
+	 * A kick or an interrupt that came while the queue was switched went
+	 * to the worker, which now ignores the queue: the card looks at the
+	 * ring once more, and the driver at its used ring.
+	 */
+	iowrite16(idx, vq->notify);
+	local_bh_disable();
+	gpci_run_cb(&vq->cb_lock, &vq->cb);
+	local_bh_enable();
+	return 0;
+}
+
 /* Relay queue @i's completions, then its new chains; shadow_lock held. */
 static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 {
@@ -560,9 +678,15 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 	ret = gpci_svq_complete(gd, i);
 	if (!ret)
 		ret = gpci_svq_relay(gd, i);
-	if (ret)
+	if (ret) {
 		gpci_shadow_fail(gd, ret == -E2BIG ? "chain too long" :
 				 "ring not accessible or corrupt");
+		return;
+	}
+	/* At the wrap with nothing in flight: where the card starts. */
+	if (!s->vrh.last_avail_idx && s->num_free == s->vrh.vring.num &&
+	    gpci_svq_may_go_back(gd, i) && gpci_svq_back(gd, i))
+		gpci_shadow_fail(gd, "card did not take the driver's ring back");
 }
 
 /* The queues an interrupt or a kick marked, and only those. */
@@ -749,7 +873,9 @@ static int gpci_svq_republish(struct gpci_dev *gd, struct gpci_svq *s)
 		gd->cvq_page[GPCI_CVQ_BOUNCE_ACK] = VIRTIO_NET_ERR;
 	kfree(busy);
 	memset(s->used, 0, sizeof(*s->used) +
-	       sizeof(struct vring_used_elem) * num);
+	       sizeof(struct vring_used_elem) * num + sizeof(__virtio16));
+	/* used_event: the card's first completion interrupts again. */
+	s->avail->ring[num] = 0;
 	s->avail_idx = n;
 	s->last_used = 0;
 	s->avail->idx = (__force __virtio16)cpu_to_le16(n);
@@ -939,17 +1065,15 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 
 /*
  * The card, just reset, set up on our rings with the driver's features
- * (split ring, no event index or indirect descriptors towards the card,
- * whatever the driver's rings are), the config writes replayed, and
- * started.
+ * (split rings towards the card whatever the driver's are; we never write
+ * indirect descriptors; RING_RESET, for the way back, if the card has
+ * it), the config writes replayed, and started.
  */
 static int gpci_card_setup(struct gpci_dev *gd)
 {
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	u64 features = gpci_card_driver_features(gd, gd->driver_features) &
-		~(BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |
-		  BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |
-		  BIT_ULL(VIRTIO_F_RING_PACKED));
+		~BIT_ULL(VIRTIO_F_RING_PACKED);
 	u8 st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	int cvq = gpci_cvq_index(gd);
 	struct gpci_svq *cs = NULL;
@@ -973,6 +1097,8 @@ static int gpci_card_setup(struct gpci_dev *gd)
 		cs->avail->idx = 0;
 	}
 
+	features |= vp_modern_get_features(card) & BIT_ULL(VIRTIO_F_RING_RESET);
+	gd->card_features = features;
 	vp_modern_set_status(card, st);
 	vp_modern_set_features(card, features);
 	st |= VIRTIO_CONFIG_S_FEATURES_OK;
@@ -1106,6 +1232,9 @@ int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len)
 	if (id != a)
 		return -EIO;
 	s->last_used++;
+	/* With EVENT_IDX: the driver's next command interrupts again. */
+	if (gd->card_features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
+		s->avail->ring[num] = (__force __virtio16)cpu_to_le16(s->last_used);
 	s->head[a] = GPCI_SVQ_FREE;
 	s->desc[b].next = (__force __virtio16)cpu_to_le16(s->free_head);
 	s->free_head = a;
@@ -1356,7 +1485,7 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 	int ret = -EOPNOTSUPP;
 
 	mutex_lock(&gd->shadow_lock);
-	if (gd->shadow && s->active) {
+	if ((gd->shadow || s->relay) && s->active) {
 		memset(state, 0, sizeof(*state));
 		if (s->packed) {
 			state->packed.last_avail_idx = s->pk.avail;
@@ -1764,7 +1893,11 @@ out:
 	return ret;
 }
 
-/* The queues stay on shadow rings: only a reset can bring them back. */
+/*
+ * The queues head back to the driver's rings, each at the next wrap of
+ * its indexes (the worker takes them there), or stay on shadow rings
+ * until a reset on a card without RING_RESET.
+ */
 static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
@@ -1774,6 +1907,8 @@ static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 	mutex_lock(&gd->shadow_lock);
 	RCU_INIT_POINTER(gd->log, NULL);
 	gd->shadow_pending = gpci_shadow_loaded(gd);
+	if (gd->shadow)
+		gpci_shadow_kick_all(gd);
 	mutex_unlock(&gd->shadow_lock);
 	/* Marks in progress end before the caller frees the log. */
 	synchronize_rcu();

@@ -1030,6 +1030,148 @@ static void *gp_find_rec(void *blob, size_t len, __u32 type, __u32 index)
 	return NULL;
 }
 
+/*
+ * Move queue @q of a saved state, and @d's driver side of it, by a multiple
+ * of the ring size to just before the wrap of the 16-bit ring indexes (every
+ * descriptor and ring slot stays where it was): positions, in-flight list
+ * (a queue with nothing in flight may have none),
+ * the indexes in the driver's ring and, with EVENT_IDX, its event fields.
+ * Returns the new available position in *@pos.
+ */
+static void gp_near_wrap(struct __test_metadata *_metadata, struct vhc_dev *d,
+			 void *blob, size_t len, unsigned int q, __u16 *pos)
+{
+	struct vdpa_mig_rec_vq *vr = gp_find_rec(blob, len, VDPA_MIG_REC_VQ, q);
+	struct vdpa_mig_rec_vq_inflight *in =
+		gp_find_rec(blob, len, VDPA_MIG_REC_VQ_INFLIGHT, q);
+	struct vhc_vq *vq = &d->vqs[q];
+	__u16 delta, *used_event, *avail_event;
+	__u32 k;
+
+	ASSERT_NE(NULL, vr);
+	delta = (__u16)(0x10000 - le32toh(vr->avail_idx)) & ~(__u16)(vq->num - 1);
+	vr->avail_idx = htole32((__u16)(le32toh(vr->avail_idx) + delta));
+	vr->used_idx = htole32((__u16)(le32toh(vr->used_idx) + delta));
+	for (k = 0; in && k < le32toh(in->count); k++)
+		in->req[k].avail_pos =
+			htole32((__u16)(le32toh(in->req[k].avail_pos) + delta));
+	vq->avail_idx += delta;
+	vq->last_used += delta;
+	vq->avail->idx = htole16(le16toh(vq->avail->idx) + delta);
+	vq->used->idx = htole16(le16toh(vq->used->idx) + delta);
+	used_event = &vq->avail->ring[vq->num];
+	avail_event = (__u16 *)&vq->used->ring[vq->num];
+	*used_event = htole16(le16toh(*used_event) + delta);
+	*avail_event = htole16(le16toh(*avail_event) + delta);
+	*pos = le32toh(vr->avail_idx);
+}
+
+/*
+ * Wait up to NET_WAIT_MS until queue @q of @p is back on the driver's ring:
+ * its position is unknown again.  Returns whether it is.
+ */
+static bool gp_back(struct net_port *p, unsigned int q)
+{
+	struct vhost_vring_state s = { .index = q };
+	int waited;
+
+	for (waited = 0; waited < NET_WAIT_MS; waited += 10) {
+		if (vht_ioctl(&p->dev, VHOST_GET_VRING_BASE, &s) &&
+		    errno == EOPNOTSUPP)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The way back from shadow rings (generic-pci.rst, "Switching back"): a
+ * migration destination that logs nothing relays each queue up to the
+ * next wrap of its indexes, and once the card used everything before it,
+ * the card's queue is reset and given the driver's ring, which it starts
+ * at index 0 like the driver.  The state's positions are moved to just
+ * before the wrap so that a few frames get there.  TX goes back first and
+ * RX runs relayed in direct mode meanwhile; no frame is lost or doubled
+ * on the way; a new dirty log moves both queues onto shadow rings again,
+ * at the positions the driver reached.
+ */
+TEST_F(gp_mig, back_to_direct)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	__u64 bits[GP_LOG_WORDS], dirty;
+	struct net_rx_stats st;
+	unsigned int tx_done, k;
+	__u16 tx_pos, rx_pos;
+	void *blob;
+	size_t len;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, net_start_ctrl(a, NET_RING,
+				    BIT_ULL(VIRTIO_RING_F_EVENT_IDX), 0, NULL));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, gp_log_start(a));
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_mig_set_state(&a->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
+	gp_near_wrap(_metadata, &c->dev, blob, len, NET_TX_Q, &tx_pos);
+	gp_near_wrap(_metadata, &c->dev, blob, len, NET_RX_Q, &rx_pos);
+	TH_LOG("TX from %u, RX from %u", tx_pos, rx_pos);
+	gp_mig_start(_metadata, a, c, blob, len);
+
+	/* On shadow rings from the loaded positions. */
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(tx_pos, s.num);
+	/* TX reaches the wrap within two rounds; RX is still relayed. */
+	for (k = 0; k < 2; k++) {
+		net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	EXPECT_TRUE(gp_back(c, NET_TX_Q));
+	s.index = NET_RX_Q;
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(rx_pos, s.num);
+	/* Frames to C move RX past the wrap (at most two rings' worth). */
+	for (k = 0; k < 5 && !gp_back(c, NET_RX_Q); k++) {
+		net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+	}
+	EXPECT_TRUE(gp_back(c, NET_RX_Q));
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+
+	/* Logging again: shadow rings where the driver's indexes stand. */
+	ASSERT_EQ(0, gp_log_start(c));
+	s.index = NET_TX_Q;
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
+				  c->dev.mem_size, bits, NULL));
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
+				  c->dev.mem_size, bits, &dirty));
+	EXPECT_LT(0u, gp_dirty_in(c, bits, c->rxbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_EQ(0u, gp_dirty_in(c, bits, c->txbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
+	ASSERT_EQ(0, vhc_log_stop(&c->dev, 0));
+}
+
 #define GP_CVQ		2
 /*
  * EVENT_IDX too: in direct mode a relayed control queue's card then only
@@ -1362,7 +1504,7 @@ TEST_F(gp_mig, packed_migrate)
 	EXPECT_EQ(used, le32toh(vq->avail_idx));
 	EXPECT_EQ(1u, le32toh(vq->avail_wrap));
 	EXPECT_EQ((__u32)NET_RING, le32toh(in->count));
-	for (k = 0; k < le32toh(in->count); k++)
+	for (k = 0; in && k < le32toh(in->count); k++)
 		EXPECT_EQ((used + k) % NET_RING, le32toh(in->req[k].avail_pos));
 
 	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));

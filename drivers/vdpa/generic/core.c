@@ -52,15 +52,17 @@ static void vdpa_gen_status_write(struct vdpa_gen_dev *gdev, u8 status)
 	spin_unlock(&gdev->cfg_lock);
 }
 
+/*
+ * Under cfg_lock: once set_config_cb returned, the callback it replaced is
+ * not running any more and its argument may go (vdpa_migrate's is an
+ * eventfd it puts right after).
+ */
 static void vdpa_gen_config_irq(struct vdpa_gen_dev *gdev)
 {
-	struct vdpa_callback cb;
-
 	spin_lock(&gdev->cfg_lock);
-	cb = gdev->config_cb;
+	if (gdev->config_cb.callback)
+		gdev->config_cb.callback(gdev->config_cb.private);
 	spin_unlock(&gdev->cfg_lock);
-	if (cb.callback)
-		cb.callback(cb.private);
 }
 
 /* ---- address spaces ---------------------------------------------------- */

@@ -83,18 +83,21 @@ static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
 /*
  * MSI-X vectors are never shared with another device, so every handler
  * says it handled the interrupt, with or without a callback to call.
+ *
+ * The callback runs under @lock: once set_vq_cb or set_config_cb returned,
+ * no handler still calls the one replaced.  A bus driver may free its
+ * argument right after (vdpa_migrate's is the call eventfd itself; an
+ * eventfd_signal() into a freed one corrupts the slab it came from).
  */
 void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
 {
-	struct vdpa_callback cb;
 	unsigned long flags;
 
 	/* From the handlers and, on shadow rings, from the worker. */
 	spin_lock_irqsave(lock, flags);
-	cb = *cbp;
+	if (cbp->callback)
+		cbp->callback(cbp->private);
 	spin_unlock_irqrestore(lock, flags);
-	if (cb.callback)
-		cb.callback(cb.private);
 }
 
 static irqreturn_t gpci_vq_irq(int irq, void *data)
@@ -823,12 +826,19 @@ static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 		return -EINVAL;
 	if (!gd->domain)
 		return -EOPNOTSUPP;
+	/*
+	 * vringh translates under iotlb_lock but copies after it: the shadow
+	 * worker, a switch or a suspend (all under shadow_lock) must be done
+	 * with the pages before the caller may unpin them.
+	 */
+	mutex_lock(&gd->shadow_lock);
 	mutex_lock(&gd->map_lock);
 	gpci_unmap_range(gd, iova, iova + size - 1);
 	/* Still running, the card must keep faulting rather than see PAs. */
 	if (!vp_modern_get_status(gpci_card(gd)))
 		gpci_maybe_detach(gd);
 	mutex_unlock(&gd->map_lock);
+	mutex_unlock(&gd->shadow_lock);
 	return 0;
 }
 

@@ -1095,20 +1095,23 @@ static bool gp_back(struct net_port *p, unsigned int q)
  * on the way; a new dirty log moves both queues onto shadow rings again,
  * at the positions the driver reached.
  */
-TEST_F(gp_mig, back_to_direct)
+/*
+ * A (EVENT_IDX) runs, goes on shadow rings and is saved; C takes its
+ * driver side and the state with TX's positions (and RX's with @rx) moved
+ * to just before the wrap, and runs without a log.  TX then goes back to
+ * the driver's ring after at most two rounds of frames to B.
+ */
+static void gp_wrap_start(struct __test_metadata *_metadata,
+			  struct net_port *a, struct net_port *b,
+			  struct net_port *c, bool rx, __u16 *tx_pos,
+			  __u16 *rx_pos)
 {
-	struct net_port *a = &self->port[0], *b = &self->port[1];
-	struct net_port *c = &self->port[2];
 	struct vhost_vring_state s = { .index = NET_TX_Q };
-	__u64 bits[GP_LOG_WORDS], dirty;
 	struct net_rx_stats st;
 	unsigned int tx_done, k;
-	__u16 tx_pos, rx_pos;
 	void *blob;
 	size_t len;
 
-	if (_metadata->skip)
-		return;
 	ASSERT_EQ(0, net_start_ctrl(a, NET_RING,
 				    BIT_ULL(VIRTIO_RING_F_EVENT_IDX), 0, NULL));
 	ASSERT_EQ(0, net_start(b, NET_RING));
@@ -1121,14 +1124,21 @@ TEST_F(gp_mig, back_to_direct)
 	ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
 	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RESUMING));
 	ASSERT_EQ(0, vhc_mig_adopt(&c->dev, &a->dev));
-	gp_near_wrap(_metadata, &c->dev, blob, len, NET_TX_Q, &tx_pos);
-	gp_near_wrap(_metadata, &c->dev, blob, len, NET_RX_Q, &rx_pos);
-	TH_LOG("TX from %u, RX from %u", tx_pos, rx_pos);
+	gp_near_wrap(_metadata, &c->dev, blob, len, NET_TX_Q, tx_pos);
+	if (rx) {
+		gp_near_wrap(_metadata, &c->dev, blob, len, NET_RX_Q, rx_pos);
+	} else {
+		s.index = NET_RX_Q;
+		ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+		*rx_pos = s.num;
+	}
+	TH_LOG("TX from %u, RX from %u", *tx_pos, *rx_pos);
 	gp_mig_start(_metadata, a, c, blob, len);
 
 	/* On shadow rings from the loaded positions. */
+	s.index = NET_TX_Q;
 	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
-	EXPECT_EQ(tx_pos, s.num);
+	EXPECT_EQ(*tx_pos, s.num);
 	/* TX reaches the wrap within two rounds; RX is still relayed. */
 	for (k = 0; k < 2; k++) {
 		net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
@@ -1137,7 +1147,59 @@ TEST_F(gp_mig, back_to_direct)
 	EXPECT_TRUE(gp_back(c, NET_TX_Q));
 	s.index = NET_RX_Q;
 	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
-	EXPECT_EQ(rx_pos, s.num);
+	EXPECT_EQ(*rx_pos, s.num);
+}
+
+/*
+ * A dirty log on @c moves it onto shadow rings again: TX (all used) at the
+ * driver's position, RX too with @rx_known (it was relayed: its position is
+ * kept, not read again from the driver's used index); frames both ways
+ * with B, RX buffers logged dirty, TX buffers not.
+ */
+static void gp_relog(struct __test_metadata *_metadata, struct net_port *c,
+		     struct net_port *b, bool rx_known)
+{
+	struct vhost_vring_state s = { .index = NET_TX_Q };
+	__u64 bits[GP_LOG_WORDS];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+
+	ASSERT_EQ(0, gp_log_start(c));
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
+	s.index = NET_RX_Q;
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	if (rx_known)
+		EXPECT_EQ(c->dev.vqs[NET_RX_Q].avail_idx, s.num);
+	memset(bits, 0, sizeof(bits));
+	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
+				  c->dev.mem_size, bits, NULL));
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
+				  c->dev.mem_size, bits, NULL));
+	EXPECT_LT(0u, gp_dirty_in(c, bits, c->rxbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_EQ(0u, gp_dirty_in(c, bits, c->txbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	s.index = NET_TX_Q;
+	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
+}
+
+TEST_F(gp_mig, back_to_direct)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct net_rx_stats st;
+	unsigned int tx_done, k;
+	__u16 tx_pos, rx_pos;
+
+	if (_metadata->skip)
+		return;
+	gp_wrap_start(_metadata, a, b, c, true, &tx_pos, &rx_pos);
 	/* Frames to C move RX past the wrap (at most two rings' worth). */
 	for (k = 0; k < 5 && !gp_back(c, NET_RX_Q); k++) {
 		net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
@@ -1150,26 +1212,37 @@ TEST_F(gp_mig, back_to_direct)
 	net_expect_all(_metadata, &st, tx_done);
 
 	/* Logging again: shadow rings where the driver's indexes stand. */
-	ASSERT_EQ(0, gp_log_start(c));
-	s.index = NET_TX_Q;
-	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
-	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
-	memset(bits, 0, sizeof(bits));
-	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
-				  c->dev.mem_size, bits, NULL));
+	gp_relog(_metadata, c, b, false);
+	ASSERT_EQ(0, vhc_log_stop(&c->dev, 0));
+}
+
+/*
+ * TX back on the driver's ring, RX still relayed with the card holding
+ * its buffers: a dirty log then switches the whole device again, RX from
+ * where the relay stood (its buffers handed over again), TX from where
+ * the driver stands, and a cancelled save completes what was held.
+ */
+TEST_F(gp_mig, back_partly_then_log)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	struct net_port *c = &self->port[2];
+	struct net_rx_stats st;
+	unsigned int tx_done;
+	__u16 tx_pos, rx_pos;
+
+	if (_metadata->skip)
+		return;
+	gp_wrap_start(_metadata, a, b, c, false, &tx_pos, &rx_pos);
 	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
-	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	gp_relog(_metadata, c, b, true);
+	net_send_all(_metadata, c, b->mac);
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_set_state(&c->dev, VDPA_MIG_STATE_RUNNING));
+	net_collect(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
-	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
-				  c->dev.mem_size, bits, &dirty));
-	EXPECT_LT(0u, gp_dirty_in(c, bits, c->rxbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
-	EXPECT_EQ(0u, gp_dirty_in(c, bits, c->txbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
-	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
-	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);
-	ASSERT_EQ(0, vhc_log_stop(&c->dev, 0));
+	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
 }
 
 #define GP_CVQ		2

@@ -469,14 +469,24 @@ static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 	return 0;
 }
 
+/*
+ * Queue registers are reached through queue_select: shadow_lock keeps the
+ * shadow worker (which moves queues back to the driver's rings) out
+ * meanwhile.  A queue on one of our rings keeps its size.
+ */
 static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 {
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
+	struct gpci_dev *gd = to_gpci(vdpa);
 
-	if (!vq || READ_ONCE(vq->dev->shadow) || num > GPCI_VQ_NUM_MAX)
+	if (!vq || num > GPCI_VQ_NUM_MAX)
 		return;
-	vq->num = num;
-	vp_modern_set_queue_size(gpci_card(to_gpci(vdpa)), idx, num);
+	mutex_lock(&gd->shadow_lock);
+	if (!gd->shadow && !vq->svq.relay) {
+		vq->num = num;
+		vp_modern_set_queue_size(gpci_card(gd), idx, num);
+	}
+	mutex_unlock(&gd->shadow_lock);
 }
 
 static u16 gpci_get_vq_num_max(struct vdpa_device *vdpa)
@@ -539,13 +549,23 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 
-	if (!vq || !ready || READ_ONCE(gd->shadow) ||
-	    vp_modern_get_queue_enable(card, idx))
+	bool cvq;
+
+	if (!vq || !ready)
 		return;
+	/* Queue registers: see gpci_set_vq_num(). */
+	mutex_lock(&gd->shadow_lock);
+	if (gd->shadow || vp_modern_get_queue_enable(card, idx)) {
+		mutex_unlock(&gd->shadow_lock);
+		return;
+	}
 	vq->enabled = true;
-	if (idx != gpci_cvq_index(gd))
+	cvq = idx == gpci_cvq_index(gd);
+	if (!cvq)
 		gpci_vq_start(gd, idx, false);
-	else if (vp_modern_get_status(card) & VIRTIO_CONFIG_S_DRIVER_OK)
+	mutex_unlock(&gd->shadow_lock);
+	/* Takes shadow_lock itself. */
+	if (cvq && (vp_modern_get_status(card) & VIRTIO_CONFIG_S_DRIVER_OK))
 		gpci_cvq_start(gd);
 }
 

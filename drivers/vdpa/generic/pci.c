@@ -104,7 +104,7 @@ static irqreturn_t gpci_vq_irq(int irq, void *data)
 {
 	struct gpci_vq *vq = data;
 
-	if (READ_ONCE(vq->dev->shadow) || READ_ONCE(vq->svq.relay))
+	if (gpci_vq_relayed(vq->dev, vq))
 		gpci_shadow_kick(vq->dev, vq - vq->dev->vqs);
 	else
 		gpci_run_cb(&vq->cb_lock, &vq->cb);
@@ -121,7 +121,7 @@ static irqreturn_t gpci_shared_irq(int irq, void *data)
 		return IRQ_HANDLED;
 	}
 	for (u16 i = 0; i < gd->nvqs; i++) {
-		if (READ_ONCE(gd->vqs[i].svq.relay))
+		if (gpci_vq_relayed(gd, &gd->vqs[i]))
 			gpci_shadow_kick(gd, i);
 		else
 			gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
@@ -258,15 +258,19 @@ static void gpci_cvq_start(struct gpci_dev *gd)
 	int cvq = gpci_cvq_index(gd);
 	bool relay;
 
+	/* Queue registers: see gpci_set_vq_num(). */
+	mutex_lock(&gd->shadow_lock);
 	if (cvq < 0 || !gd->vqs[cvq].enabled ||
 	    vp_modern_get_queue_enable(gpci_card(gd), cvq))
-		return;
+		goto out;
 	relay = gpci_user_driver(gd) && !gpci_packed(gd) &&
 		!(gd->driver_features & BIT_ULL(VIRTIO_F_IN_ORDER)) &&
 		!gpci_cvq_relay_start(gd, cvq);
 	if (!relay)
-		gpci_net_unseen(gd);
+		gd->netc_lost = !!gd->netc;	/* its commands go unseen */
 	gpci_vq_start(gd, cvq, relay);
+out:
+	mutex_unlock(&gd->shadow_lock);
 }
 
 /* ---- status and reset ---------------------------------------------------- */
@@ -347,6 +351,7 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	struct gpci_dev *gd = to_gpci(vdpa);
 	int ret;
 
+	gpci_shadow_disarm(gd);
 	ret = gpci_card_reset(gd);
 	/*
 	 * Even from a card that did not reset (or is gone): its shadow rings
@@ -518,7 +523,7 @@ static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
 
 	if (!vq)
 		return;
-	if (READ_ONCE(gd->shadow) || READ_ONCE(vq->svq.relay))
+	if (gpci_vq_relayed(gd, vq))
 		gpci_shadow_kick(gd, idx);
 	else if (!READ_ONCE(gd->switching))
 		iowrite16(idx, vq->notify);
@@ -934,6 +939,8 @@ static void gpci_teardown(struct gpci_dev *gd)
 		gd->domain = NULL;
 	}
 	gpci_free_irqs(gd);
+	/* A handler that ran before the IRQs went may have queued it. */
+	cancel_work_sync(&gd->shadow_work);
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		if (gd->vqs[i].notify && !gm->mdev.notify_base)
 			pci_iounmap(gm->pdev, gd->vqs[i].notify);

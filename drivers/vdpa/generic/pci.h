@@ -229,7 +229,9 @@ struct gpci_vq {
  * @shadow_pending: switch to shadow rings when the driver sets DRIVER_OK
  * @switching: the card is being quiesced: kicks are not forwarded
  * @suspended: suspended by the bus driver: nothing is relayed and the card
- *	is reset; what it held is in flight until resume or reset
+ *	is reset; what it held is in flight until resume or reset.  Also set
+ *	for the driver's reset, from before the card's until the shadow
+ *	state is gone (gpci_shadow_disarm())
  * @status: the status the driver sees while @shadow (the card's is ours)
  * @shadow_work: relays chains and completions of the queues marked
  *	%GPCI_VQ_TODO
@@ -325,6 +327,21 @@ static inline struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)
 	return &gd->gm->mdev;
 }
 
+/*
+ * Lockless, for kick_vq and the interrupt handlers: whether queue @vq's
+ * kicks and interrupts are the shadow worker's.  A queue going back to the
+ * driver's ring is marked relayed before the device stops being shadowed
+ * (gpci_svq_back()), so that no reader sees neither.
+ */
+static inline bool gpci_vq_relayed(struct gpci_dev *gd, struct gpci_vq *vq)
+{
+	if (READ_ONCE(gd->shadow))
+		return true;
+	/* Pairs with the smp_wmb() of gpci_svq_back(). */
+	smp_rmb();
+	return READ_ONCE(vq->svq.relay);
+}
+
 /* pci.c */
 int gpci_card_reset(struct gpci_dev *gd);
 void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp);
@@ -338,6 +355,7 @@ void gpci_shadow_init(struct gpci_dev *gd);
 int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx);
 int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len);
 int gpci_shadow_start(struct gpci_dev *gd, u8 status);
+void gpci_shadow_disarm(struct gpci_dev *gd);
 void gpci_shadow_stop(struct gpci_dev *gd);
 void gpci_shadow_kick(struct gpci_dev *gd, u16 idx);
 void gpci_shadow_kick_all(struct gpci_dev *gd);
@@ -367,7 +385,6 @@ int gpci_load_type_record(struct vdpa_device *vdpa, u32 type,
 			  const void *data, u32 len, bool commit);
 int gpci_net_init(struct gpci_dev *gd);
 void gpci_net_reset(struct gpci_dev *gd);
-void gpci_net_unseen(struct gpci_dev *gd);
 int gpci_cvq_index(struct gpci_dev *gd);
 void gpci_net_track(struct gpci_dev *gd, const u8 *cmd, size_t len);
 int gpci_net_replay(struct gpci_dev *gd);

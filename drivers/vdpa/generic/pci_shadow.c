@@ -594,7 +594,9 @@ again:
 /*
  * Reset one queue of the card and wait until it is off (queue_enable
  * reads 0).  Our own wait: the library's has no deadline, and a card
- * that is gone reads all ones.
+ * that is gone reads all ones.  queue_reset itself is not polled: virtio
+ * 1.2 has it read 1 once the queue is reset, QEMU 7.2 (and 6.1's
+ * vp_modern_set_queue_reset()) 0; queue_enable reads 0 either way.
  */
 static int gpci_card_queue_reset(struct gpci_dev *gd, u16 idx)
 {
@@ -629,6 +631,13 @@ static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
 	u16 vec = gpci_vq_vector(gd, idx);
 	int ret;
 
+	/*
+	 * The relay may have stopped with the driver's kicks suppressed: a
+	 * card that only ever writes them when it changes its mind must find
+	 * them on (at index 0, avail_event 0 with EVENT_IDX).
+	 */
+	vringh_notify_enable_iotlb(&vq->svq.vrh);
+	gpci_log_notify(gd, &vq->svq);
 	ret = gpci_card_queue_reset(gd, idx);
 	if (ret)
 		return ret;
@@ -642,7 +651,12 @@ static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
 		for (u16 i = 0; i < gd->nvqs; i++)
 			if (i != idx && gd->vqs[i].svq.active)
 				WRITE_ONCE(gd->vqs[i].svq.relay, true);
-		/* The card's status is the driver's: ACK to DRIVER_OK. */
+		/*
+		 * Relayed before no longer shadowed, for kick_vq and the
+		 * handlers (gpci_vq_relayed()).  The card's status is the
+		 * driver's: ACK to DRIVER_OK.
+		 */
+		smp_wmb();
 		WRITE_ONCE(gd->shadow, false);
 	}
 	/* The card no longer reads our ring. */
@@ -725,6 +739,8 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 		free_pages_exact(s->ring, s->ring_size);
 	}
 	s->ring = NULL;
+	vringh_kiov_cleanup(&s->riov);
+	vringh_kiov_cleanup(&s->wiov);
 	kfree(s->head);
 	s->head = NULL;
 	kfree(s->pos);
@@ -1311,7 +1327,8 @@ static void gpci_shadow_unprepare(struct gpci_dev *gd)
  * driver: the card gets our ring for it from the start, so that every
  * command it acknowledges is known (and can be replayed after the card
  * is reset for the shadow mode, a suspend or on a migration destination).
- * The caller gives the card the driver's ring if this fails.
+ * The caller (shadow_lock held) gives the card the driver's ring if this
+ * fails.
  */
 int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx)
 {
@@ -1319,7 +1336,7 @@ int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx)
 	struct gpci_svq *s = &gd->vqs[idx].svq;
 	int ret;
 
-	mutex_lock(&gd->shadow_lock);
+	lockdep_assert_held(&gd->shadow_lock);
 	ret = -EBUSY;
 	if (gd->shadow || s->active ||
 	    (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET))
@@ -1341,7 +1358,6 @@ int gpci_cvq_relay_start(struct gpci_dev *gd, u16 idx)
 				s->ring_iova + ((void *)s->used - s->ring));
 	WRITE_ONCE(s->relay, true);
 out:
-	mutex_unlock(&gd->shadow_lock);
 	return ret;
 }
 
@@ -1455,6 +1471,19 @@ int gpci_shadow_start(struct gpci_dev *gd, u8 status)
 	}
 	mutex_unlock(&gd->shadow_lock);
 	return ret;
+}
+
+/*
+ * The driver's reset, before the card's: the worker relays nothing more
+ * and moves no queue back to the driver's ring (the card, once reset,
+ * would take a queue enabled then as a new one).  gpci_shadow_stop()
+ * ends it.
+ */
+void gpci_shadow_disarm(struct gpci_dev *gd)
+{
+	mutex_lock(&gd->shadow_lock);
+	gd->suspended = true;
+	mutex_unlock(&gd->shadow_lock);
 }
 
 /*

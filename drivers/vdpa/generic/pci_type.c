@@ -176,14 +176,6 @@ void gpci_net_reset(struct gpci_dev *gd)
 	mutex_unlock(&gd->shadow_lock);
 }
 
-/* The control queue runs on the driver's ring: its commands are unseen. */
-void gpci_net_unseen(struct gpci_dev *gd)
-{
-	mutex_lock(&gd->shadow_lock);
-	gd->netc_lost = !!gd->netc;
-	mutex_unlock(&gd->shadow_lock);
-}
-
 /*
  * shadow_lock held: the card acknowledged a command of the driver.  One the
  * model does not know (or would refuse) makes the state unknown, except

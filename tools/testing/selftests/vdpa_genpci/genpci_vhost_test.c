@@ -1067,16 +1067,16 @@ static void gp_near_wrap(struct __test_metadata *_metadata, struct vhc_dev *d,
 }
 
 /*
- * Wait up to NET_WAIT_MS until queue @q of @p is back on the driver's ring:
+ * Wait up to NET_WAIT_MS until queue @q of @d is back on the driver's ring:
  * its position is unknown again.  Returns whether it is.
  */
-static bool gp_back(struct net_port *p, unsigned int q)
+static bool gp_back(struct vhc_dev *d, unsigned int q)
 {
 	struct vhost_vring_state s = { .index = q };
 	int waited;
 
 	for (waited = 0; waited < NET_WAIT_MS; waited += 10) {
-		if (vht_ioctl(&p->dev, VHOST_GET_VRING_BASE, &s) &&
+		if (vht_ioctl(d, VHOST_GET_VRING_BASE, &s) &&
 		    errno == EOPNOTSUPP)
 			return true;
 		usleep(10000);
@@ -1144,7 +1144,7 @@ static void gp_wrap_start(struct __test_metadata *_metadata,
 		net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 		net_expect_all(_metadata, &st, tx_done);
 	}
-	EXPECT_TRUE(gp_back(c, NET_TX_Q));
+	EXPECT_TRUE(gp_back(&c->dev, NET_TX_Q));
 	s.index = NET_RX_Q;
 	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(*rx_pos, s.num);
@@ -1201,11 +1201,11 @@ TEST_F(gp_mig, back_to_direct)
 		return;
 	gp_wrap_start(_metadata, a, b, c, true, &tx_pos, &rx_pos);
 	/* Frames to C move RX past the wrap (at most two rings' worth). */
-	for (k = 0; k < 5 && !gp_back(c, NET_RX_Q); k++) {
+	for (k = 0; k < 5 && !gp_back(&c->dev, NET_RX_Q); k++) {
 		net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
 		net_expect_all(_metadata, &st, tx_done);
 	}
-	EXPECT_TRUE(gp_back(c, NET_RX_Q));
+	EXPECT_TRUE(gp_back(&c->dev, NET_RX_Q));
 	net_xfer(_metadata, b, c, c->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	net_xfer(_metadata, c, b, b->mac, NET_WAIT_MS, &st, &tx_done);
@@ -2089,24 +2089,24 @@ static int gp_blk_submit(struct vhc_vq *vq, struct gp_blk_req *r, int i,
 	return vhc_vq_add(vq, out, 2, &st, 1);
 }
 
-/* Read the GP_BLK_REQS writes at @base back through queue 0 of @d. */
+/* Read the @n writes at @base back through queue 0 of @d. */
 static void gp_blk_read_back(struct __test_metadata *_metadata,
 			     struct vhc_dev *d, struct gp_blk_req *req,
-			     __u64 base)
+			     __u64 base, int n)
 {
 	__u32 id, len;
 	unsigned int k;
 	int i;
 
-	for (i = 0; i < GP_BLK_REQS; i++) {
+	for (i = 0; i < n; i++) {
 		memset(req[i].data, 0, GP_BLK_IO);
 		ASSERT_LE(0, gp_blk_submit(&d->vqs[0], &req[i], i, true, base));
 	}
 	ASSERT_EQ(0, vhc_vq_kick(&d->vqs[0]));
-	for (i = 0; i < GP_BLK_REQS; i++)
+	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, vhc_vq_wait_used(&d->vqs[0], &id, &len,
 					      GP_BLK_WAIT_MS));
-	for (i = 0; i < GP_BLK_REQS; i++) {
+	for (i = 0; i < n; i++) {
 		__u64 sector = base + (__u64)i * 64;
 
 		for (k = 0; k < GP_BLK_IO; k++)
@@ -2223,7 +2223,82 @@ TEST_F(gp_blkmig, writes_across_the_stop)
 	}
 
 	/* Every write reached the disk both cards share: read it back. */
-	gp_blk_read_back(_metadata, c, req, 0);
+	gp_blk_read_back(_metadata, c, req, 0, GP_BLK_REQS);
+}
+
+/*
+ * The way back on a blk card (split rings only: a packed ring keeps its
+ * shadow ring).  Eight writes through an 8-entry ring of indirect chains,
+ * four kicked on A; A is saved and C loads the state moved by a multiple
+ * of the ring size to less than a ring before the wrap (A's card took
+ * what it completed in the stop's grace periods, the rest is C's).  Once
+ * C's card completed what A left (each write once), the queue goes
+ * back to the driver's ring, where the card then reads indirect tables
+ * itself (the feature stays negotiated on shadow rings), and the writes
+ * read back through it.
+ */
+#define GP_BACK_N	8
+#define GP_BACK_BASE	7168	/* sectors, clear of the other tests */
+
+TEST_F(gp_blkmig, back_to_direct)
+{
+	struct vhc_dev *a = &self->dev[0], *c = &self->dev[1];
+	int head[GP_BACK_N], done[GP_BACK_N] = {}, n_done = 0, i, k;
+	struct gp_blk_req *req;
+	__u32 id, len;
+	size_t blen;
+	void *blob;
+	__u16 pos;
+
+	if (_metadata->skip)
+		return;
+	if (variant->packed)
+		SKIP(return, "a packed ring keeps its shadow ring");
+	req = vhc_alloc(a, sizeof(*req) * GP_BACK_N, 4096);
+	ASSERT_NE(NULL, req);
+	ASSERT_EQ(0, vhc_mem_map(a));
+	ASSERT_EQ(0, vhc_negotiate(a, BIT_ULL(VIRTIO_F_VERSION_1) |
+				   BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+				   BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC)));
+	ASSERT_EQ(0, vhc_vq_setup(a, 0, GP_BACK_N));
+	ASSERT_EQ(0, vhc_vq_set_indirect(&a->vqs[0]));
+	ASSERT_EQ(0, vhc_driver_ok(a));
+	for (i = 0; i < GP_BACK_N; i++) {
+		head[i] = a->vqs[0].free_head;
+		ASSERT_LE(0, gp_blk_submit(&a->vqs[0], &req[i], i, false,
+					   GP_BACK_BASE));
+		if (i == GP_BACK_N / 2 - 1)
+			ASSERT_EQ(0, vhc_vq_kick(&a->vqs[0]));
+	}
+	ASSERT_EQ(0, vhc_mig_set_state(a, VDPA_MIG_STATE_SAVING));
+	ASSERT_EQ(0, vhc_mig_save(a, &blob, &blen));
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RESUMING));
+	ASSERT_EQ(0, vhc_mig_adopt(c, a));
+	gp_near_wrap(_metadata, c, blob, blen, 0, &pos);
+	TH_LOG("C reads from %u", pos);
+	ASSERT_EQ(0, vhc_mig_load(c, blob, blen));
+	free(blob);
+	ASSERT_EQ(0, vhc_mig_set_state(c, VDPA_MIG_STATE_RUNNING));
+	ASSERT_EQ(0, vhc_vq_kick(&c->vqs[0]));
+	while (n_done < GP_BACK_N) {
+		ASSERT_EQ(0, vhc_vq_wait_used(&c->vqs[0], &id, &len,
+					      GP_BLK_WAIT_MS));
+		for (k = 0; k < GP_BACK_N && (__u32)head[k] != id; k++)
+			;
+		ASSERT_GT(GP_BACK_N, k);
+		done[k]++;
+		n_done++;
+	}
+	EXPECT_ERRNO(ETIMEDOUT, vhc_vq_wait_used(&c->vqs[0], &id, &len, 500));
+	for (i = 0; i < GP_BACK_N; i++) {
+		EXPECT_EQ(1, done[i]);
+		EXPECT_EQ(0, req[i].status);
+	}
+	EXPECT_TRUE(gp_back(c, 0));
+
+	/* On the driver's ring: the card reads the writes back itself. */
+	gp_blk_read_back(_metadata, c, req, GP_BACK_BASE, GP_BACK_N);
+	EXPECT_TRUE(gp_back(c, 0));
 }
 
 /*
@@ -2312,7 +2387,7 @@ TEST_F(gp_blkmig, held_back)
 	}
 	for (k = 0; k < GP_BLK_REQS; k++)
 		EXPECT_EQ(0, req[k].status);
-	gp_blk_read_back(_metadata, a, req, GP_HELD_BASE);
+	gp_blk_read_back(_metadata, a, req, GP_HELD_BASE, GP_BLK_REQS);
 	ASSERT_EQ(0, vhc_log_stop(a, 0));
 }
 
@@ -2469,7 +2544,7 @@ TEST_F(gp_xblk, pci_software_pci)
 		EXPECT_EQ(1, done[i]);
 		EXPECT_EQ(0, req[i].status);
 	}
-	gp_blk_read_back(_metadata, c, req, GP_XBLK_BASE0);
+	gp_blk_read_back(_metadata, c, req, GP_XBLK_BASE0, GP_BLK_REQS);
 
 	memset(done, 0, sizeof(done));
 	n = 0;
@@ -2505,7 +2580,7 @@ TEST_F(gp_xblk, pci_software_pci)
 		EXPECT_EQ(1, done[i]);
 		EXPECT_EQ(0, req[i].status);
 	}
-	gp_blk_read_back(_metadata, e, req, GP_XBLK_BASE1);
+	gp_blk_read_back(_metadata, e, req, GP_XBLK_BASE1, GP_BLK_REQS);
 }
 
 /*

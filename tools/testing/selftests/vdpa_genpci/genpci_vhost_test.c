@@ -330,6 +330,16 @@ static unsigned int gp_dirty_in(const struct net_port *p, const __u64 *bits,
 	return n;
 }
 
+/* What frames in and out leave behind: RX buffers dirty, TX buffers clean. */
+static void gp_expect_rx_dirty(struct __test_metadata *_metadata,
+			       const struct net_port *p, const __u64 *bits)
+{
+	EXPECT_LT(0u, gp_dirty_in(p, bits, p->rxbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+	EXPECT_EQ(0u, gp_dirty_in(p, bits, p->txbuf,
+				  (size_t)NET_RING * NET_BUF_SIZE));
+}
+
 /*
  * @laps rounds of NET_FRAMES probes from @a to @b and back, every one
  * expected to arrive intact; return how many @a sent.
@@ -401,10 +411,7 @@ TEST_F(gp_net, shadow_log)
 				  b->dev.mem_size, bits, &dirty));
 	TH_LOG("%llu dirty pages on the receiving side",
 	       (unsigned long long)dirty);
-	EXPECT_LT(0u, gp_dirty_in(b, bits, b->rxbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
-	EXPECT_EQ(0u, gp_dirty_in(b, bits, b->txbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
+	gp_expect_rx_dirty(_metadata, b, bits);
 	EXPECT_TRUE(gp_dirty(b, bits, b->dev.vqs[NET_RX_Q].used));
 	EXPECT_TRUE(gp_dirty(b, bits, b->dev.vqs[NET_TX_Q].used));
 	/*
@@ -585,10 +592,7 @@ TEST_F(gp_net, packed_shadow)
 	ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
 				  a->dev.mem_size, bits, &dirty));
 	TH_LOG("%llu dirty pages on the packed side", (unsigned long long)dirty);
-	EXPECT_LT(0u, gp_dirty_in(a, bits, a->rxbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
-	EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
+	gp_expect_rx_dirty(_metadata, a, bits);
 	/* Used elements (the TX ring shares the page; the log is per page). */
 	EXPECT_TRUE(gp_dirty(a, bits, a->dev.vqs[NET_RX_Q].pdesc));
 	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
@@ -843,10 +847,7 @@ TEST_F(gp_net, indirect)
 		memset(bits, 0, sizeof(bits));
 		ASSERT_EQ(0, vhc_log_sync(&a->dev, 0, a->dev.mem_iova,
 					  a->dev.mem_size, bits, NULL));
-		EXPECT_LT(0u, gp_dirty_in(a, bits, a->rxbuf,
-					  (size_t)NET_RING * NET_BUF_SIZE));
-		EXPECT_EQ(0u, gp_dirty_in(a, bits, a->txbuf,
-					  (size_t)NET_RING * NET_BUF_SIZE));
+		gp_expect_rx_dirty(_metadata, a, bits);
 		EXPECT_EQ(0u, gp_dirty_in(a, bits,
 					  a->dev.vqs[NET_RX_Q].indirect,
 					  GP_IND_TABLES));
@@ -1206,10 +1207,7 @@ static void gp_relog(struct __test_metadata *_metadata, struct net_port *c,
 	net_expect_all(_metadata, &st, tx_done);
 	ASSERT_EQ(0, vhc_log_sync(&c->dev, 0, c->dev.mem_iova,
 				  c->dev.mem_size, bits, NULL));
-	EXPECT_LT(0u, gp_dirty_in(c, bits, c->rxbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
-	EXPECT_EQ(0u, gp_dirty_in(c, bits, c->txbuf,
-				  (size_t)NET_RING * NET_BUF_SIZE));
+	gp_expect_rx_dirty(_metadata, c, bits);
 	s.index = NET_TX_Q;
 	ASSERT_EQ(0, vht_ioctl(&c->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(c->dev.vqs[NET_TX_Q].avail_idx, s.num);

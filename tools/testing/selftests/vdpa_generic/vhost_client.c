@@ -803,6 +803,8 @@ int vhc_vq_setup(struct vhc_dev *d, unsigned int index, unsigned int num)
 	vq->num_free = num;
 	vq->avail_idx = 0;
 	vq->last_used = 0;
+	vq->kicked_idx = 0;
+	vq->kicked_wrap = vq->avail_wrap;
 
 	if (vq->kick_fd < 0)
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1072,16 +1074,75 @@ int vhc_vq_set_indirect(struct vhc_vq *vq)
 	return vq->indirect ? 0 : -ENOMEM;
 }
 
+/*
+ * A packed position as one number in [0, 2 * num): the lap the wrap
+ * counter tells (set in the first lap) and the descriptor.
+ */
+static __u32 vhc_packed_lin(const struct vhc_vq *vq, __u16 pos, bool wrap)
+{
+	return pos + (wrap ? 0 : vq->num);
+}
+
+/*
+ * Whether the device asked to be notified of what was made available since
+ * the last kick: the event position lies in [old, new).
+ */
+static bool vhc_vq_kick_wanted(struct vhc_vq *vq)
+{
+	bool event_idx = vq->dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	__u32 lap, old, new, event;
+	__u16 flags, off_wrap;
+
+	/* The new descriptors or index before the device's wish is read. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->packed) {
+		if (!event_idx)
+			return !(le16toh(__atomic_load_n(&vq->used->flags,
+							 __ATOMIC_RELAXED)) &
+				 VRING_USED_F_NO_NOTIFY);
+		event = le16toh(__atomic_load_n((__u16 *)&vq->used->ring[vq->num],
+						__ATOMIC_RELAXED));
+		return (__u16)(event - vq->kicked_idx) <
+		       (__u16)(vq->avail_idx - vq->kicked_idx);
+	}
+	flags = le16toh(__atomic_load_n(&vq->device_event->flags,
+					__ATOMIC_RELAXED));
+	off_wrap = le16toh(__atomic_load_n(&vq->device_event->off_wrap,
+					   __ATOMIC_RELAXED));
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !event_idx)
+		return flags != VRING_PACKED_EVENT_FLAG_DISABLE;
+	lap = 2 * vq->num;
+	old = vhc_packed_lin(vq, vq->kicked_idx, vq->kicked_wrap);
+	new = vhc_packed_lin(vq, vq->avail_idx, vq->avail_wrap);
+	event = vhc_packed_lin(vq, off_wrap & 0x7fff, off_wrap >> 15);
+	return (event + lap - old) % lap < (new + lap - old) % lap;
+}
+
 /**
- * vhc_vq_kick() - notify the device through the kick eventfd
+ * vhc_vq_kick() - notify the device through the kick eventfd, if it asks
  * @vq: virtqueue
+ *
+ * As a virtio driver does: without EVENT_IDX unless the device suppressed
+ * notifications (split: VRING_USED_F_NO_NOTIFY, packed: the device event
+ * flags); with it, only if the chains made available since the last call
+ * reached the device's avail_event (split) or event descriptor (packed).
+ * @kicks and @kicks_saved count both outcomes.
  *
  * Return: 0 or a negative errno.
  */
 int vhc_vq_kick(struct vhc_vq *vq)
 {
+	bool wanted = vhc_vq_kick_wanted(vq);
 	__u64 one = 1;
 
+	/* The next kick covers what comes after this one, sent or not. */
+	vq->kicked_idx = vq->avail_idx;
+	vq->kicked_wrap = vq->avail_wrap;
+	if (!wanted) {
+		vq->kicks_saved++;
+		return 0;
+	}
+	vq->kicks++;
 	if (write(vq->kick_fd, &one, sizeof(one)) != sizeof(one))
 		return vhc_err();
 	return 0;
@@ -1358,6 +1419,8 @@ int vhc_mig_adopt(struct vhc_dev *dst, struct vhc_dev *src)
 		free(vq->id_ndesc);
 		*vq = src->vqs[i];
 		vq->dev = dst;
+		vq->kicks = 0;
+		vq->kicks_saved = 0;
 		if (vq->packed) {
 			/* The driver's bookkeeping: a copy of its own. */
 			size_t sz = sizeof(*vq->id_next) * vq->num;

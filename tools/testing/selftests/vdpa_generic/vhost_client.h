@@ -7,8 +7,11 @@
  * uAPI from vdpa_migrate.ko; see vhc_use()). "Guest memory" is an anonymous
  * mapping of this process, made visible to the device through IOTLB v2
  * messages; every address handed to the device (rings, buffers) is an IOVA
- * inside that window. The client kicks after every batch. Rings are
- * split rings unless VIRTIO_F_RING_PACKED was negotiated. On a split ring
+ * inside that window. The client kicks after a batch when the device asks
+ * for it: always without EVENT_IDX (unless a packed device disabled
+ * notifications), and with it only when the batch reached the device's
+ * avail_event (vhc_vq_kick()). Rings are split rings unless
+ * VIRTIO_F_RING_PACKED was negotiated. On a split ring
  * without EVENT_IDX the device interrupts for every used entry; with it,
  * the client's used_event asks for the next one whenever it found the
  * used ring empty (vhc_vq_get_used()). On a packed ring the client takes
@@ -67,6 +70,10 @@
  *	entries per chain ID, @num IDs): every chain added is then one ring
  *	descriptor pointing to its ID's table (vhc_vq_set_indirect())
  * @ready: the queue was fully set up
+ * @kicked_idx: @avail_idx at the last vhc_vq_kick() (sent or not) or setup
+ * @kicked_wrap: packed: @avail_wrap then
+ * @kicks: kicks sent
+ * @kicks_saved: kicks left out because the device did not ask for them
  */
 struct vhc_vq {
 	struct vhc_dev *dev;
@@ -97,6 +104,10 @@ struct vhc_vq {
 	__u16 *id_ndesc;
 	void *indirect;
 	bool ready;
+	__u16 kicked_idx;
+	bool kicked_wrap;
+	unsigned long kicks;
+	unsigned long kicks_saved;
 };
 
 /**

@@ -1238,6 +1238,10 @@ TEST_F(gp_mig, back_to_direct)
 	/* Logging again: shadow rings where the driver's indexes stand. */
 	gp_relog(_metadata, c, b, false);
 	ASSERT_EQ(0, vhc_log_stop(&c->dev, 0));
+	/* The client kicks only where avail_event asks (vhc_vq_kick()). */
+	TH_LOG("C's TX: %lu kicks, %lu left out; RX: %lu kicks, %lu left out",
+	       c->dev.vqs[NET_TX_Q].kicks, c->dev.vqs[NET_TX_Q].kicks_saved,
+	       c->dev.vqs[NET_RX_Q].kicks, c->dev.vqs[NET_RX_Q].kicks_saved);
 }
 
 /*

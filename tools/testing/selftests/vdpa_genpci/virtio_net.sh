@@ -21,7 +21,8 @@ a=$(gp_card net 0)
 b=$(gp_card net 1)
 # The kernel driver on split rings: with packed ones and EVENT_IDX, 64-entry
 # rings (the size a net card's control queue sets for all) stall TCP here,
-# card and driver alone (README, "Limitations"). So the devices offer what
+# as they do under virtio_pci alone after "ethtool -G rx 64 tx 64"
+# (Documentation/vdpa/generic-pci.rst, known issues). So the devices offer what
 # virtio_pci negotiated with the cards, up to RING_PACKED (34) exclusive.
 split_features() {
 	local bits i f=0

@@ -27,28 +27,33 @@ b=$(gp_card net 1)
 gp_take "$a"
 gp_take "$b"
 export XB_MGMT_A=pci/$a XB_MGMT_B=pci/$b
-declare -A res
-ratios=""
+declare -A res ratios
 dmesg -C
 for r in $(seq 1 "$ROUNDS"); do
-	for log in 0 1; do
-		fps=$("$BIN" vdpa_migrate $log "$FRAMES" | sed -n 's/^FPS //p')
-		[ -n "$fps" ] || fail "xfer_bench failed (log $log)"
-		res[$log]="${res[$log]:-} $fps"
-		[ "$log" = 1 ] || direct=$fps
+	for loop in lockstep stream; do
+		for log in 0 1; do
+			fps=$(XB_LOOP=$loop "$BIN" vdpa_migrate $log "$FRAMES" |
+			      sed -n 's/^FPS //p')
+			[ -n "$fps" ] || fail "xfer_bench failed ($loop, log $log)"
+			res[$loop$log]="${res[$loop$log]:-} $fps"
+			[ "$log" = 1 ] || direct=$fps
+		done
+		ratios[$loop]="${ratios[$loop]:-} $(awk -v s="$fps" -v d="$direct" 'BEGIN { printf "%.3f", s / d }')"
 	done
-	ratios="$ratios $(awk -v s="$fps" -v d="$direct" 'BEGIN { printf "%.3f", s / d }')"
 done
 gp_give_back "$a"
 gp_give_back "$b"
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-d=$(echo "${res[0]}" | median)
-s=$(echo "${res[1]}" | median)
 sw=$(dmesg | sed -n 's/.*shadow rings on in \([0-9]*\) us.*/\1/p' | tr '\n' ' ')
-echo "frames/s, median of $ROUNDS x $FRAMES: direct $d, shadow $s"
-echo "direct per round:${res[0]}"
-echo "shadow per round:${res[1]}"
-echo "shadow/direct per round:$ratios"
+for loop in lockstep stream; do
+	d=$(echo "${res[${loop}0]}" | median)
+	s=$(echo "${res[${loop}1]}" | median)
+	echo "$loop: frames/s, median of $ROUNDS x $FRAMES: direct $d, shadow $s"
+	echo "$loop: direct per round:${res[${loop}0]}"
+	echo "$loop: shadow per round:${res[${loop}1]}"
+	echo "$loop: shadow/direct per round:${ratios[$loop]}"
+done
 echo "switches into shadow mode (us): $sw"
 echo "switch into shadow mode, median: $(echo "$sw" | median) us"
-echo "$ratios" | median | awk '{ printf "RATIO vdpa_gen_pci shadow/direct fps = %.2f\n", $1 }'
+echo "${ratios[lockstep]}" | median | awk '{ printf "RATIO vdpa_gen_pci shadow/direct fps, lockstep = %.2f\n", $1 }'
+echo "${ratios[stream]}" | median | awk '{ printf "RATIO vdpa_gen_pci shadow/direct fps, streaming = %.2f\n", $1 }'

@@ -807,6 +807,7 @@ static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 	spin_unlock(&gd->iotlb_lock);
 	if (ret)
 		goto out;
+	atomic_inc(&gd->map_gen);
 	ret = iommu_map(gd->domain, iova, pa, size, gpci_iommu_prot(perm));
 	if (ret) {
 		spin_lock(&gd->iotlb_lock);
@@ -857,6 +858,7 @@ static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	 * with the pages before the caller may unpin them.
 	 */
 	mutex_lock(&gd->shadow_lock);
+	gpci_ring_unmap_all(gd);
 	mutex_lock(&gd->map_lock);
 	gpci_unmap_range(gd, iova, iova + size - 1);
 	/* Still running, the card must keep faulting rather than see PAs. */

@@ -77,9 +77,29 @@ struct gpci_pk {
 #define GPCI_PK_WRAP	0x8000
 
 /**
+ * struct gpci_ringmap - the driver's split ring mapped into the kernel
+ *	(pci_ring.c)
+ * @desc: descriptor table, or NULL: vringh's IOTLB accessors instead
+ * @avail: available ring (with used_event)
+ * @used: used ring (with avail_event)
+ * @tried: a mapping was attempted at @gen
+ * @gen: &gpci_dev.map_gen at that attempt (a failed one is tried again
+ *	only after the IOTLB changed)
+ */
+struct gpci_ringmap {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	bool tried;
+	int gen;
+};
+
+/**
  * struct gpci_svq - the shadow side of one queue (pci_shadow.c)
  * @vrh: the driver's split ring, read and written through the IOTLB mirror
  *	(a packed ring: only its size, IOTLB and areas are used)
+ * @map: the same split ring mapped into the kernel, for the relay's hot
+ *	path (pci_ring.c)
  * @packed: the driver's ring is packed (@pk), not split
  * @pk: packed ring state
  * @riov: readable part of the chain being relayed (driver IOVAs)
@@ -121,6 +141,7 @@ struct gpci_pk {
  */
 struct gpci_svq {
 	struct vringh vrh;
+	struct gpci_ringmap map;
 	bool packed;
 	struct gpci_pk pk;
 	struct vringh_kiov riov;
@@ -213,6 +234,9 @@ struct gpci_vq {
  * @domain: IOMMU domain for user-space drivers, NULL without an IOMMU
  * @attached: @domain is attached to the function
  * @iotlb: mirror of what @domain maps (IOVA -> PA, permissions)
+ * @map_gen: bumped by every dma_map and dma_unmap (atomic): a shadow
+ *	queue whose ring could not be mapped into the kernel tries again
+ *	after a change (&gpci_svq.map)
  * @iova_range: IOVAs a driver may map
  * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
  *	copies owned by us: never mapped for a driver
@@ -276,6 +300,7 @@ struct gpci_dev {
 	struct iommu_domain *domain;
 	bool attached;
 	struct vhost_iotlb *iotlb;
+	atomic_t map_gen;
 	struct vdpa_iova_range iova_range;
 	struct list_head resv;
 	u8 *cfg_written;
@@ -366,6 +391,23 @@ bool gpci_shadow_wanted(struct gpci_dev *gd);
 extern const struct vdpa_migrate_ops gpci_mig_ops;
 
 /* pci_packed.c */
+/* Empty @s's riov and wiov for the next chain read into them. */
+static inline void gpci_svq_iov_reset(struct gpci_svq *s)
+{
+	s->riov.i = 0;
+	s->riov.used = 0;
+	s->riov.consumed = 0;
+	s->wiov.i = 0;
+	s->wiov.used = 0;
+	s->wiov.consumed = 0;
+}
+
+void gpci_ring_unmap(struct gpci_svq *s);
+void gpci_ring_unmap_all(struct gpci_dev *gd);
+int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head);
+int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
+		       u32 len);
+
 int gpci_pk_alloc(struct gpci_svq *s);
 void gpci_pk_free(struct gpci_svq *s);
 void gpci_pk_reset(struct gpci_svq *s, u16 avail, u16 used);

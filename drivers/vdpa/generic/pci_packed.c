@@ -38,18 +38,6 @@ static u64 gpci_pk_device_event(const struct gpci_svq *s)
 	return (u64)(uintptr_t)s->vrh.vring.used;
 }
 
-/* Room for a whole ring's descriptors in each of riov and wiov. */
-static int gpci_pk_kiov(struct vringh_kiov *iov, u16 num)
-{
-	struct kvec *kv = kmalloc_array(num, sizeof(*kv), GFP_KERNEL);
-
-	if (!kv)
-		return -ENOMEM;
-	vringh_kiov_init(iov, kv, num);
-	iov->max_num |= VRINGH_IOV_ALLOCATED;	/* vringh_kiov_cleanup frees */
-	return 0;
-}
-
 int gpci_pk_alloc(struct gpci_svq *s)
 {
 	struct gpci_pk *pk = &s->pk;
@@ -60,8 +48,7 @@ int gpci_pk_alloc(struct gpci_svq *s)
 	pk->len = kcalloc(num, sizeof(*pk->len), GFP_KERNEL);
 	pk->state = kcalloc(num, sizeof(*pk->state), GFP_KERNEL);
 	pk->id_busy = bitmap_zalloc(num, GFP_KERNEL);
-	if (!pk->id || !pk->ndesc || !pk->len || !pk->state || !pk->id_busy ||
-	    gpci_pk_kiov(&s->riov, num) || gpci_pk_kiov(&s->wiov, num)) {
+	if (!pk->id || !pk->ndesc || !pk->len || !pk->state || !pk->id_busy) {
 		gpci_pk_free(s);
 		return -ENOMEM;
 	}
@@ -83,8 +70,6 @@ void gpci_pk_free(struct gpci_svq *s)
 	pk->state = NULL;
 	bitmap_free(pk->id_busy);
 	pk->id_busy = NULL;
-	vringh_kiov_cleanup(&s->riov);
-	vringh_kiov_cleanup(&s->wiov);
 }
 
 /*
@@ -208,12 +193,7 @@ int gpci_pk_read(struct gpci_dev *gd, struct gpci_svq *s, u16 *id,
 	/* The chain as it was when its first descriptor became available. */
 	smp_rmb();
 
-	s->riov.used = 0;
-	s->riov.i = 0;
-	s->riov.consumed = 0;
-	s->wiov.used = 0;
-	s->wiov.i = 0;
-	s->wiov.consumed = 0;
+	gpci_svq_iov_reset(s);
 	for (;;) {
 		ret = gpci_pk_desc(s, ring, i, &d);
 		if (ret)

@@ -382,8 +382,7 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 		/* On the way back: the card takes over from the wrap on. */
 		if (back && !s->vrh.last_avail_idx)
 			break;
-		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
-					   GFP_KERNEL);
+		ret = gpci_ring_getdesc(gd, s, &head);
 		if (ret < 0)
 			return ret;
 		if (!ret) {
@@ -543,7 +542,7 @@ again:
 			s->last_used++;
 			continue;
 		}
-		ret = vringh_complete_iotlb(&s->vrh, s->head[id], len);
+		ret = gpci_ring_complete(gd, s, s->head[id], len);
 		if (ret)
 			return ret;
 		gpci_log(gd, (u64)(uintptr_t)&vr->used->ring[off],
@@ -739,6 +738,7 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 		free_pages_exact(s->ring, s->ring_size);
 	}
 	s->ring = NULL;
+	gpci_ring_unmap(s);
 	vringh_kiov_cleanup(&s->riov);
 	vringh_kiov_cleanup(&s->wiov);
 	kfree(s->head);
@@ -767,6 +767,21 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
  * reserved window: the card may read descriptors and avail, and write
  * only the used ring.  The free list chains every descriptor.
  */
+/*
+ * Room for a whole ring's descriptors in each of riov and wiov: a chain
+ * never outgrows them (pci_ring.c and pci_packed.c fill them in place).
+ */
+static int gpci_svq_kiov(struct vringh_kiov *iov, u16 num)
+{
+	struct kvec *kv = kmalloc_array(num, sizeof(*kv), GFP_KERNEL);
+
+	if (!kv)
+		return -ENOMEM;
+	vringh_kiov_init(iov, kv, num);
+	iov->max_num |= VRINGH_IOV_ALLOCATED;	/* vringh_kiov_cleanup frees */
+	return 0;
+}
+
 static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 {
 	struct gpci_svq *s = &gd->vqs[idx].svq;
@@ -777,7 +792,8 @@ static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 	s->ring_iova = gd->iova_range.last + 1 + (u64)idx * GPCI_SVQ_STRIDE;
 	s->head = kmalloc_array(num, sizeof(*s->head), GFP_KERNEL);
 	s->pos = kmalloc_array(num, sizeof(*s->pos), GFP_KERNEL);
-	if (!s->head || !s->pos)
+	if (!s->head || !s->pos || gpci_svq_kiov(&s->riov, num) ||
+	    gpci_svq_kiov(&s->wiov, num))
 		goto err_head;
 	if (gd->netc && idx == gpci_cvq_index(gd)) {
 		s->cmd = kcalloc(num, sizeof(*s->cmd), GFP_KERNEL);
@@ -810,8 +826,6 @@ static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 	s->num_free = num;
 	s->avail_idx = 0;
 	s->last_used = 0;
-	vringh_kiov_init(&s->riov, NULL, 0);
-	vringh_kiov_init(&s->wiov, NULL, 0);
 	return 0;
 
 err_unmap:
@@ -820,6 +834,8 @@ err_ring:
 	free_pages_exact(s->ring, s->ring_size);
 	s->ring = NULL;
 err_head:
+	vringh_kiov_cleanup(&s->riov);
+	vringh_kiov_cleanup(&s->wiov);
 	kfree(s->head);
 	s->head = NULL;
 	kfree(s->pos);

@@ -301,6 +301,20 @@ static int gp_log_start(struct net_port *p)
 	return gp_dev_log_start(&p->dev);
 }
 
+/*
+ * B started, A logging (so on shadow rings from its next start): how the
+ * shadow tests begin, on vdpa_migrate only.  False (skipped) elsewhere.
+ */
+static bool gp_log_pair(struct __test_metadata *_metadata, bool dirty_log,
+			struct net_port *a, struct net_port *b)
+{
+	if (!dirty_log)
+		SKIP(return false, "dirty logging is vdpa_migrate's");
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	ASSERT_EQ(0, gp_log_start(a));
+	return true;
+}
+
 /* VHOST_GET_VRING_BASE's value for a packed ring @descs descriptors on. */
 static __u32 gp_packed_base(unsigned int descs, unsigned int num)
 {
@@ -455,12 +469,8 @@ TEST_F(gp_net, shadow_at_start)
 	unsigned int tx_done, a_sent;
 	struct net_rx_stats st;
 
-	if (_metadata->skip)
+	if (_metadata->skip || !gp_log_pair(_metadata, variant->dirty_log, a, b))
 		return;
-	if (!variant->dirty_log)
-		SKIP(return, "dirty logging is vdpa_migrate's");
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	ASSERT_EQ(0, gp_log_start(a));
 	ASSERT_EQ(0, net_start(a, NET_RING));
 	ASSERT_EQ(0, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
 	EXPECT_EQ(0u, s.num);
@@ -713,6 +723,86 @@ TEST_F(gp_net, packed_hostile)
 		}
 	}
 	ASSERT_EQ(0, net_start_ctrl(a, NET_RING, packed, 0, NULL));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
+	net_expect_all(_metadata, &st, tx_done);
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+}
+
+/* Make split chain @head of @vq available as it stands in the table. */
+static void gp_split_raw(struct vhc_vq *vq, __u16 head)
+{
+	vq->avail->ring[vq->avail_idx % vq->num] = htole16(head);
+	vq->avail_idx++;
+	__atomic_store_n(&vq->avail->idx, htole16(vq->avail_idx),
+			 __ATOMIC_RELEASE);
+}
+
+/*
+ * A driver's split-ring mistakes on shadow rings stop the device
+ * (NEEDS_RESET), one at a time on a fresh start after a round of good
+ * frames (so that the relay reads them from its mapping of the ring, not
+ * only through vringh): a readable descriptor after a writable one, a
+ * head past the ring, a next link past the ring, a chain that loops, and
+ * a chain longer than the ring.  The device then starts again and carries
+ * frames both ways.
+ */
+TEST_F(gp_net, split_hostile)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	unsigned int tx_done, k, i;
+	struct net_rx_stats st;
+
+	if (_metadata->skip || !gp_log_pair(_metadata, variant->dirty_log, a, b))
+		return;
+	for (k = 0; k < 5; k++) {
+		struct vhc_vq *q = &a->dev.vqs[NET_TX_Q];
+		__u64 buf = vhc_iova(&a->dev, a->txbuf);
+		__u16 head = 0;
+
+		ASSERT_EQ(0, net_start(a, NET_RING));
+		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		ASSERT_EQ(NET_RING, q->num_free);
+		for (i = 0; i < NET_RING; i++) {
+			q->desc[i].addr = htole64(buf);
+			q->desc[i].len = htole32(64);
+			q->desc[i].flags = 0;
+			q->desc[i].next = 0;
+		}
+		switch (k) {
+		case 0:	/* readable after writable */
+			q->desc[0].flags = htole16(VRING_DESC_F_WRITE |
+						   VRING_DESC_F_NEXT);
+			q->desc[0].next = htole16(1);
+			break;
+		case 1:	/* a head past the ring */
+			head = NET_RING;
+			break;
+		case 2:	/* a next link past the ring */
+			q->desc[0].flags = htole16(VRING_DESC_F_NEXT);
+			q->desc[0].next = htole16(NET_RING);
+			break;
+		case 3:	/* 0 -> 1 -> 0 */
+			q->desc[0].flags = htole16(VRING_DESC_F_NEXT);
+			q->desc[0].next = htole16(1);
+			q->desc[1].flags = htole16(VRING_DESC_F_NEXT);
+			break;
+		case 4:	/* every descriptor, then past the ring's length */
+			for (i = 0; i < NET_RING; i++) {
+				q->desc[i].flags = htole16(VRING_DESC_F_NEXT);
+				q->desc[i].next = htole16((i + 1) % NET_RING);
+			}
+			break;
+		}
+		gp_split_raw(q, head);
+		ASSERT_EQ(0, vhc_vq_kick(q));
+		EXPECT_TRUE(net_wait_needs_reset(&a->dev, NET_WAIT_MS)) {
+			TH_LOG("case %u", k);
+		}
+	}
+	ASSERT_EQ(0, net_start(a, NET_RING));
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdpa_gen_pci shadow virtqueues: the driver's split ring read and written
+ * through a kernel mapping of its pages.  vringh's IOTLB accessors look
+ * every ring access up in the IOTLB and copy it through an iov_iter; on the
+ * relay's hot path (one available entry and one descriptor per chain read,
+ * one used element and the used index per completion) that was most of the
+ * worker's time.  When each of the driver's three ring areas lies in one
+ * IOTLB entry of pages the kernel knows, they are mapped once (vmap) and
+ * accessed directly; vringh stays in charge of everything else: chains
+ * with indirect tables, notification suppression, and every ring whose
+ * areas cannot be mapped so.  Both work on the same struct vringh, whose
+ * positions this file advances exactly as vringh does.
+ * Documentation/vdpa/generic-pci.rst, "Ring access".
+ *
+ * Everything here runs under &gpci_dev.shadow_lock.  dma_unmap takes it
+ * and drops every mapping before the pages behind it may go, and a change
+ * of the IOTLB makes the next access map again.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/vringh.h>
+#include <uapi/linux/virtio_ring.h>
+
+#include "pci.h"
+
+/* Unmap one area; @va is NULL or what gpci_area_map() returned. */
+static void gpci_area_unmap(void *va)
+{
+	if (va)
+		vunmap((void *)((unsigned long)va & PAGE_MASK));
+}
+
+/*
+ * Map [@iova, @iova + @len) of the driver's memory into the kernel, if
+ * every page of it is in the IOTLB with @perm and is a page the kernel
+ * has a struct page for.  Return: the area's kernel address, or NULL.
+ */
+static void *gpci_area_map(struct gpci_dev *gd, u64 iova, size_t len,
+			   u32 perm)
+{
+	u64 first = iova & PAGE_MASK, last = iova + len - 1;
+	unsigned int n = (last - first) / PAGE_SIZE + 1, i;
+	struct vhost_iotlb_map *map;
+	struct page **pages;
+	void *va = NULL;
+
+	if (last < iova)
+		return NULL;
+	pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	spin_lock(&gd->iotlb_lock);
+	for (i = 0; i < n; i++) {
+		u64 at = first + (u64)i * PAGE_SIZE;
+		unsigned long pfn;
+
+		map = vhost_iotlb_itree_first(gd->iotlb, at, at + PAGE_SIZE - 1);
+		if (!map || map->start > at || map->last < at + PAGE_SIZE - 1 ||
+		    (map->perm & perm) != perm)
+			break;
+		pfn = PHYS_PFN(map->addr + (at - map->start));
+		if (!pfn_valid(pfn))
+			break;
+		pages[i] = pfn_to_page(pfn);
+	}
+	spin_unlock(&gd->iotlb_lock);
+	if (i == n)
+		va = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kfree(pages);
+	return va ? va + offset_in_page(iova) : NULL;
+}
+
+/**
+ * gpci_ring_unmap() - forget the kernel mapping of a queue's driver ring
+ * @s: shadow queue
+ *
+ * The next access maps it again if the IOTLB allows (gpci_ring_ready()).
+ */
+void gpci_ring_unmap(struct gpci_svq *s)
+{
+	gpci_area_unmap(s->map.desc);
+	gpci_area_unmap(s->map.avail);
+	gpci_area_unmap(s->map.used);
+	memset(&s->map, 0, sizeof(s->map));
+}
+
+/**
+ * gpci_ring_unmap_all() - dma_unmap: no queue may touch the pages any more
+ * @gd: device
+ */
+void gpci_ring_unmap_all(struct gpci_dev *gd)
+{
+	lockdep_assert_held(&gd->shadow_lock);
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gpci_ring_unmap(&gd->vqs[i].svq);
+	atomic_inc(&gd->map_gen);
+}
+
+/* The driver's areas are mapped (tried again after each IOTLB change). */
+static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	const struct vring *vr = &s->vrh.vring;
+	int gen = atomic_read(&gd->map_gen);
+	size_t num = vr->num;
+
+	if (s->map.desc)
+		return true;
+	if (s->map.tried && s->map.gen == gen)
+		return false;
+	s->map.tried = true;
+	s->map.gen = gen;
+	s->map.desc = gpci_area_map(gd, (uintptr_t)vr->desc,
+				    sizeof(*vr->desc) * num, VHOST_MAP_RO);
+	/* Both with the event index after the ring. */
+	s->map.avail = gpci_area_map(gd, (uintptr_t)vr->avail,
+				     struct_size(vr->avail, ring, num + 1),
+				     VHOST_MAP_RO);
+	s->map.used = gpci_area_map(gd, (uintptr_t)vr->used,
+				    struct_size(vr->used, ring, num) +
+				    sizeof(__virtio16), VHOST_MAP_RW);
+	if (s->map.desc && s->map.avail && s->map.used)
+		return true;
+	gpci_area_unmap(s->map.desc);
+	gpci_area_unmap(s->map.avail);
+	gpci_area_unmap(s->map.used);
+	s->map.desc = NULL;
+	s->map.avail = NULL;
+	s->map.used = NULL;
+	return false;
+}
+
+/*
+ * The next chain, read through the mapping: 1 and @head with riov/wiov
+ * filled, 0 if none is available, -EAGAIN (nothing consumed) for what
+ * vringh must read (an indirect table, an iov array to grow), or the
+ * errno vringh gives the same fault.
+ */
+static int gpci_ring_getdesc_mapped(struct gpci_svq *s, u16 *head)
+{
+	struct vring_desc *descs = s->map.desc;
+	struct vring_avail *avail = s->map.avail;
+	u16 num = s->vrh.vring.num, i, flags, count = 0;
+	struct vringh_kiov *iov;
+	struct vring_desc d;
+
+	if (le16_to_cpu((__force __le16)READ_ONCE(avail->idx)) ==
+	    s->vrh.last_avail_idx)
+		return 0;
+	/* The entry after the index that exposed it. */
+	smp_rmb();
+	i = le16_to_cpu((__force __le16)
+			READ_ONCE(avail->ring[s->vrh.last_avail_idx & (num - 1)]));
+	if (i >= num)
+		return -EINVAL;
+	*head = i;
+	gpci_svq_iov_reset(s);
+	for (;;) {
+		/* One copy, used throughout: the driver may rewrite it. */
+		memcpy(&d, &descs[i], sizeof(d));
+		flags = le16_to_cpu((__force __le16)d.flags);
+		if (flags & VRING_DESC_F_INDIRECT)
+			return -EAGAIN;
+		if (++count > num)
+			return -ELOOP;
+		if (flags & VRING_DESC_F_WRITE) {
+			iov = &s->wiov;
+		} else {
+			iov = &s->riov;
+			if (s->wiov.used)
+				return -EINVAL;	/* readable after writable */
+		}
+		if (iov->used == (iov->max_num & ~VRINGH_IOV_ALLOCATED))
+			return -EAGAIN;
+		iov->iov[iov->used].iov_base =
+			(void *)(uintptr_t)le64_to_cpu((__force __le64)d.addr);
+		iov->iov[iov->used].iov_len =
+			le32_to_cpu((__force __le32)d.len);
+		iov->used++;
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+		i = le16_to_cpu((__force __le16)d.next);
+		if (i >= num)
+			return -EINVAL;
+	}
+	s->vrh.last_avail_idx++;
+	return 1;
+}
+
+/**
+ * gpci_ring_getdesc() - read the next chain the driver made available
+ * @gd: device
+ * @s: shadow queue (split)
+ * @head: the chain's head
+ *
+ * As vringh_getdesc_iotlb(), whose positions and iov arrays it shares.
+ *
+ * Return: 1 with @s's riov and wiov filled, 0 if nothing is available, or
+ * a negative errno for a ring that cannot be read or is corrupt.
+ */
+int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head)
+{
+	int ret = -EAGAIN;
+
+	if (gpci_ring_ready(gd, s))
+		ret = gpci_ring_getdesc_mapped(s, head);
+	if (ret == -EAGAIN)
+		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, head,
+					   GFP_KERNEL);
+	return ret;
+}
+
+/**
+ * gpci_ring_complete() - hand a chain back to the driver
+ * @gd: device
+ * @s: shadow queue (split)
+ * @head: the chain's head
+ * @len: bytes written into it
+ *
+ * As vringh_complete_iotlb(): the used element, then the used index.
+ *
+ * Return: 0 or a negative errno.
+ */
+int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
+		       u32 len)
+{
+	struct vring_used *used = s->map.used;
+	struct vring_used_elem *e;
+	u16 idx;
+
+	if (!gpci_ring_ready(gd, s))
+		return vringh_complete_iotlb(&s->vrh, head, len);
+	idx = s->vrh.last_used_idx + s->vrh.completed;
+	e = &used->ring[idx % s->vrh.vring.num];
+	WRITE_ONCE(e->id, (__force __virtio32)cpu_to_le32(head));
+	WRITE_ONCE(e->len, (__force __virtio32)cpu_to_le32(len));
+	/* The element before the index that exposes it. */
+	smp_wmb();
+	WRITE_ONCE(used->idx, (__force __virtio16)cpu_to_le16(idx + 1));
+	s->vrh.completed++;
+	return 0;
+}

@@ -788,7 +788,8 @@ static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 	int ret;
 
 	if (asid || !size || last < iova || iova < gd->iova_range.first ||
-	    last > gd->iova_range.last || !(perm & VHOST_MAP_RW))
+	    last > gd->iova_range.last || !(perm & VHOST_MAP_RW) ||
+	    !PAGE_ALIGNED(iova | pa | size))
 		return -EINVAL;
 	if (!gd->domain)
 		return -EOPNOTSUPP;
@@ -802,18 +803,22 @@ static int gpci_dma_map(struct vdpa_device *vdpa, unsigned int asid, u64 iova,
 			goto out;
 		gd->attached = true;
 	}
+	/*
+	 * The mirror last: once a shadow ring's reader sees an entry (and may
+	 * map its pages into the kernel, pci_ring.c), it stays until
+	 * dma_unmap, which drops such mappings first.
+	 */
+	ret = iommu_map(gd->domain, iova, pa, size, gpci_iommu_prot(perm));
+	if (ret)
+		goto out;
 	spin_lock(&gd->iotlb_lock);
 	ret = vhost_iotlb_add_range(gd->iotlb, iova, last, pa, perm);
 	spin_unlock(&gd->iotlb_lock);
-	if (ret)
-		goto out;
-	atomic_inc(&gd->map_gen);
-	ret = iommu_map(gd->domain, iova, pa, size, gpci_iommu_prot(perm));
 	if (ret) {
-		spin_lock(&gd->iotlb_lock);
-		vhost_iotlb_del_range(gd->iotlb, iova, last);
-		spin_unlock(&gd->iotlb_lock);
+		iommu_unmap(gd->domain, iova, size);
+		goto out;
 	}
+	atomic_inc(&gd->map_gen);
 out:
 	mutex_unlock(&gd->map_lock);
 	return ret;
@@ -843,23 +848,51 @@ static void gpci_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 	}
 }
 
+/*
+ * The IOVAs gpci_unmap_range() will remove for [@first, @last]: whole
+ * entries, from the first one's start to the last one's end.  False if
+ * none meets the range.  Under map_lock, so that nothing changes between.
+ */
+static bool gpci_unmap_extent(struct gpci_dev *gd, u64 *first, u64 *last)
+{
+	struct vhost_iotlb_map *map;
+	bool any = false;
+	u64 lo = *first, hi = *last;
+
+	spin_lock(&gd->iotlb_lock);
+	for (map = vhost_iotlb_itree_first(gd->iotlb, *first, *last); map;
+	     map = vhost_iotlb_itree_next(map, *first, *last)) {
+		lo = any ? min(lo, map->start) : map->start;
+		hi = any ? max(hi, map->last) : map->last;
+		any = true;
+	}
+	spin_unlock(&gd->iotlb_lock);
+	*first = lo;
+	*last = hi;
+	return any;
+}
+
 static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 			  u64 iova, u64 size)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
+	u64 first = iova, last = iova + size - 1;
 
 	if (asid || !size || iova + size - 1 < iova)
 		return -EINVAL;
 	if (!gd->domain)
 		return -EOPNOTSUPP;
 	/*
-	 * vringh translates under iotlb_lock but copies after it: the shadow
-	 * worker, a switch or a suspend (all under shadow_lock) must be done
-	 * with the pages before the caller may unpin them.
+	 * vringh translates under iotlb_lock but copies after it, and
+	 * pci_ring.c maps ring pages into the kernel: the shadow worker, a
+	 * switch or a suspend (all under shadow_lock) must be done with the
+	 * pages before this returns.  vdpa_migrate unpins only after that;
+	 * the kernel's vhost_vdpa unpins first (generic-pci.rst, Ring access).
 	 */
 	mutex_lock(&gd->shadow_lock);
-	gpci_ring_unmap_all(gd);
 	mutex_lock(&gd->map_lock);
+	if (gpci_unmap_extent(gd, &first, &last))
+		gpci_ring_unmap_range(gd, first, last);
 	gpci_unmap_range(gd, iova, iova + size - 1);
 	/* Still running, the card must keep faulting rather than see PAs. */
 	if (!vp_modern_get_status(gpci_card(gd)))

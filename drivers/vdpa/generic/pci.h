@@ -390,7 +390,7 @@ int gpci_suspend(struct vdpa_device *vdpa);
 bool gpci_shadow_wanted(struct gpci_dev *gd);
 extern const struct vdpa_migrate_ops gpci_mig_ops;
 
-/* pci_packed.c */
+/* pci_ring.c */
 /* Empty @s's riov and wiov for the next chain read into them. */
 static inline void gpci_svq_iov_reset(struct gpci_svq *s)
 {
@@ -403,11 +403,12 @@ static inline void gpci_svq_iov_reset(struct gpci_svq *s)
 }
 
 void gpci_ring_unmap(struct gpci_svq *s);
-void gpci_ring_unmap_all(struct gpci_dev *gd);
+void gpci_ring_unmap_range(struct gpci_dev *gd, u64 first, u64 last);
 int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head);
 int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 		       u32 len);
 
+/* pci_packed.c */
 int gpci_pk_alloc(struct gpci_svq *s);
 void gpci_pk_free(struct gpci_svq *s);
 void gpci_pk_reset(struct gpci_svq *s, u16 avail, u16 used);

@@ -10,20 +10,20 @@
  * accessed directly; vringh stays in charge of everything else: chains
  * with indirect tables, notification suppression, and every ring whose
  * areas cannot be mapped so.  Both work on the same struct vringh, whose
- * positions this file advances exactly as vringh does.
+ * positions a chain read or completed here moves as vringh would.
  * Documentation/vdpa/generic-pci.rst, "Ring access".
  *
- * Everything here runs under &gpci_dev.shadow_lock.  dma_unmap takes it
- * and drops every mapping before the pages behind it may go, and a change
- * of the IOTLB makes the next access map again.
+ * Everything here runs under &gpci_dev.shadow_lock and may sleep.
+ * dma_unmap takes it and drops the mappings of the IOVAs it removes
+ * before returning (vdpa_migrate unpins only after that), and a change of
+ * the IOTLB makes the next access try a ring that could not be mapped
+ * again.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/virtio_ring.h>
 #include <linux/vmalloc.h>
 #include <linux/vringh.h>
-#include <uapi/linux/virtio_ring.h>
 
 #include "pci.h"
 
@@ -42,14 +42,15 @@ static void gpci_area_unmap(void *va)
 static void *gpci_area_map(struct gpci_dev *gd, u64 iova, size_t len,
 			   u32 perm)
 {
-	u64 first = iova & PAGE_MASK, last = iova + len - 1;
-	unsigned int n = (last - first) / PAGE_SIZE + 1, i;
+	u64 first = round_down(iova, PAGE_SIZE), last = iova + len - 1;
 	struct vhost_iotlb_map *map;
 	struct page **pages;
+	unsigned int n, i;
 	void *va = NULL;
 
 	if (last < iova)
 		return NULL;
+	n = (last - first) / PAGE_SIZE + 1;
 	pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return NULL;
@@ -74,29 +75,68 @@ static void *gpci_area_map(struct gpci_dev *gd, u64 iova, size_t len,
 	return va ? va + offset_in_page(iova) : NULL;
 }
 
+/* Unmap @m's three areas (what mapped of them) and clear them. */
+static void gpci_ring_unmap_areas(struct gpci_ringmap *m)
+{
+	gpci_area_unmap(m->desc);
+	gpci_area_unmap(m->avail);
+	gpci_area_unmap(m->used);
+	m->desc = NULL;
+	m->avail = NULL;
+	m->used = NULL;
+}
+
 /**
  * gpci_ring_unmap() - forget the kernel mapping of a queue's driver ring
  * @s: shadow queue
  *
- * The next access maps it again if the IOTLB allows (gpci_ring_ready()).
+ * Context: &gpci_dev.shadow_lock held (or the queue unreachable); may
+ * sleep.  The ring is mapped again at its next access if the IOTLB
+ * allows (gpci_ring_ready()).
  */
 void gpci_ring_unmap(struct gpci_svq *s)
 {
-	gpci_area_unmap(s->map.desc);
-	gpci_area_unmap(s->map.avail);
-	gpci_area_unmap(s->map.used);
-	memset(&s->map, 0, sizeof(s->map));
+	gpci_ring_unmap_areas(&s->map);
+	s->map.tried = false;
+}
+
+/* Whether [@iova, @iova + @len) meets [@first, @last]. */
+static bool gpci_area_meets(u64 iova, size_t len, u64 first, u64 last)
+{
+	return iova <= last && iova + len - 1 >= first;
 }
 
 /**
- * gpci_ring_unmap_all() - dma_unmap: no queue may touch the pages any more
+ * gpci_ring_unmap_range() - dma_unmap is about to remove IOVAs
  * @gd: device
+ * @first: first IOVA of the entries removed
+ * @last: last one
+ *
+ * Every queue whose driver ring lies partly in [@first, @last] drops its
+ * mapping, so that nothing reads or writes those pages after dma_unmap
+ * returns; every other queue keeps its own.
+ *
+ * Context: &gpci_dev.shadow_lock held; may sleep.
  */
-void gpci_ring_unmap_all(struct gpci_dev *gd)
+void gpci_ring_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 {
 	lockdep_assert_held(&gd->shadow_lock);
-	for (u16 i = 0; i < gd->nvqs; i++)
-		gpci_ring_unmap(&gd->vqs[i].svq);
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_svq *s = &gd->vqs[i].svq;
+		const struct vring *vr = &s->vrh.vring;
+
+		if (!s->map.desc)
+			continue;
+		if (gpci_area_meets((uintptr_t)vr->desc,
+				    sizeof(*vr->desc) * vr->num, first, last) ||
+		    gpci_area_meets((uintptr_t)vr->avail,
+				    struct_size(vr->avail, ring, vr->num + 1),
+				    first, last) ||
+		    gpci_area_meets((uintptr_t)vr->used,
+				    struct_size(vr->used, ring, vr->num) +
+				    sizeof(__virtio16), first, last))
+			gpci_ring_unmap(s);
+	}
 	atomic_inc(&gd->map_gen);
 }
 
@@ -107,6 +147,7 @@ static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
 	int gen = atomic_read(&gd->map_gen);
 	size_t num = vr->num;
 
+	lockdep_assert_held(&gd->shadow_lock);
 	if (s->map.desc)
 		return true;
 	if (s->map.tried && s->map.gen == gen)
@@ -124,12 +165,7 @@ static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
 				    sizeof(__virtio16), VHOST_MAP_RW);
 	if (s->map.desc && s->map.avail && s->map.used)
 		return true;
-	gpci_area_unmap(s->map.desc);
-	gpci_area_unmap(s->map.avail);
-	gpci_area_unmap(s->map.used);
-	s->map.desc = NULL;
-	s->map.avail = NULL;
-	s->map.used = NULL;
+	gpci_ring_unmap_areas(&s->map);
 	return false;
 }
 
@@ -137,31 +173,32 @@ static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
  * The next chain, read through the mapping: 1 and @head with riov/wiov
  * filled, 0 if none is available, -EAGAIN (nothing consumed) for what
  * vringh must read (an indirect table, an iov array to grow), or the
- * errno vringh gives the same fault.
+ * errno vringh gives the same fault (the device then stops, so the
+ * positions after it do not matter).
  */
 static int gpci_ring_getdesc_mapped(struct gpci_svq *s, u16 *head)
 {
+	const struct vringh *vrh = &s->vrh;
 	struct vring_desc *descs = s->map.desc;
 	struct vring_avail *avail = s->map.avail;
-	u16 num = s->vrh.vring.num, i, flags, count = 0;
+	u16 num = vrh->vring.num, i, flags, next, count = 0;
 	struct vringh_kiov *iov;
-	struct vring_desc d;
+	u64 addr;
+	u32 len;
 
-	if (le16_to_cpu((__force __le16)READ_ONCE(avail->idx)) ==
-	    s->vrh.last_avail_idx)
+	if (vringh16_to_cpu(vrh, READ_ONCE(avail->idx)) == vrh->last_avail_idx)
 		return 0;
 	/* The entry after the index that exposed it. */
 	smp_rmb();
-	i = le16_to_cpu((__force __le16)
-			READ_ONCE(avail->ring[s->vrh.last_avail_idx & (num - 1)]));
+	i = vringh16_to_cpu(vrh, READ_ONCE(avail->ring[vrh->last_avail_idx &
+							(num - 1)]));
 	if (i >= num)
 		return -EINVAL;
 	*head = i;
 	gpci_svq_iov_reset(s);
 	for (;;) {
-		/* One copy, used throughout: the driver may rewrite it. */
-		memcpy(&d, &descs[i], sizeof(d));
-		flags = le16_to_cpu((__force __le16)d.flags);
+		/* Each field read once: the driver may rewrite it meanwhile. */
+		flags = vringh16_to_cpu(vrh, READ_ONCE(descs[i].flags));
 		if (flags & VRING_DESC_F_INDIRECT)
 			return -EAGAIN;
 		if (++count > num)
@@ -175,14 +212,15 @@ static int gpci_ring_getdesc_mapped(struct gpci_svq *s, u16 *head)
 		}
 		if (iov->used == (iov->max_num & ~VRINGH_IOV_ALLOCATED))
 			return -EAGAIN;
-		iov->iov[iov->used].iov_base =
-			(void *)(uintptr_t)le64_to_cpu((__force __le64)d.addr);
-		iov->iov[iov->used].iov_len =
-			le32_to_cpu((__force __le32)d.len);
+		addr = vringh64_to_cpu(vrh, READ_ONCE(descs[i].addr));
+		len = vringh32_to_cpu(vrh, READ_ONCE(descs[i].len));
+		next = vringh16_to_cpu(vrh, READ_ONCE(descs[i].next));
+		iov->iov[iov->used].iov_base = (void *)(uintptr_t)addr;
+		iov->iov[iov->used].iov_len = len;
 		iov->used++;
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
-		i = le16_to_cpu((__force __le16)d.next);
+		i = next;
 		if (i >= num)
 			return -EINVAL;
 	}
@@ -198,6 +236,7 @@ static int gpci_ring_getdesc_mapped(struct gpci_svq *s, u16 *head)
  *
  * As vringh_getdesc_iotlb(), whose positions and iov arrays it shares.
  *
+ * Context: &gpci_dev.shadow_lock held; may sleep (the first access maps).
  * Return: 1 with @s's riov and wiov filled, 0 if nothing is available, or
  * a negative errno for a ring that cannot be read or is corrupt.
  */
@@ -222,6 +261,7 @@ int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head)
  *
  * As vringh_complete_iotlb(): the used element, then the used index.
  *
+ * Context: &gpci_dev.shadow_lock held; may sleep (the first access maps).
  * Return: 0 or a negative errno.
  */
 int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
@@ -235,11 +275,11 @@ int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 		return vringh_complete_iotlb(&s->vrh, head, len);
 	idx = s->vrh.last_used_idx + s->vrh.completed;
 	e = &used->ring[idx % s->vrh.vring.num];
-	WRITE_ONCE(e->id, (__force __virtio32)cpu_to_le32(head));
-	WRITE_ONCE(e->len, (__force __virtio32)cpu_to_le32(len));
+	WRITE_ONCE(e->id, cpu_to_vringh32(&s->vrh, head));
+	WRITE_ONCE(e->len, cpu_to_vringh32(&s->vrh, len));
 	/* The element before the index that exposes it. */
 	smp_wmb();
-	WRITE_ONCE(used->idx, (__force __virtio16)cpu_to_le16(idx + 1));
+	WRITE_ONCE(used->idx, cpu_to_vringh16(&s->vrh, idx + 1));
 	s->vrh.completed++;
 	return 0;
 }

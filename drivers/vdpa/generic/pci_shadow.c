@@ -763,11 +763,6 @@ static void gpci_svq_free(struct gpci_dev *gd, struct gpci_svq *s)
 }
 
 /*
- * Our ring for queue @idx of @num entries, mapped at its slot of the
- * reserved window: the card may read descriptors and avail, and write
- * only the used ring.  The free list chains every descriptor.
- */
-/*
  * Room for a whole ring's descriptors in each of riov and wiov: a chain
  * never outgrows them (pci_ring.c and pci_packed.c fill them in place).
  */
@@ -782,6 +777,11 @@ static int gpci_svq_kiov(struct vringh_kiov *iov, u16 num)
 	return 0;
 }
 
+/*
+ * Our ring for queue @idx of @num entries, mapped at its slot of the
+ * reserved window: the card may read descriptors and avail, and write
+ * only the used ring.  The free list chains every descriptor.
+ */
 static int gpci_svq_alloc(struct gpci_dev *gd, u16 idx, u16 num)
 {
 	struct gpci_svq *s = &gd->vqs[idx].svq;
@@ -982,6 +982,7 @@ static int gpci_svq_replay(struct gpci_dev *gd, struct gpci_svq *s)
 	s->vrh.last_used_idx = s->load_used;
 	for (u32 k = 0; k < s->load_n; k++) {
 		s->vrh.last_avail_idx = le32_to_cpu(s->load[k].avail_pos);
+		/* Rare and out of order: vringh, not pci_ring.c's mapping. */
 		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, &head,
 					   GFP_KERNEL);
 		if (ret <= 0)

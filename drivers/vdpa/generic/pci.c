@@ -856,20 +856,18 @@ static void gpci_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 static bool gpci_unmap_extent(struct gpci_dev *gd, u64 *first, u64 *last)
 {
 	struct vhost_iotlb_map *map;
-	bool any = false;
-	u64 lo = *first, hi = *last;
+	u64 lo = U64_MAX, hi = 0;
 
 	spin_lock(&gd->iotlb_lock);
 	for (map = vhost_iotlb_itree_first(gd->iotlb, *first, *last); map;
 	     map = vhost_iotlb_itree_next(map, *first, *last)) {
-		lo = any ? min(lo, map->start) : map->start;
-		hi = any ? max(hi, map->last) : map->last;
-		any = true;
+		lo = min(lo, map->start);
+		hi = max(hi, map->last);
 	}
 	spin_unlock(&gd->iotlb_lock);
 	*first = lo;
 	*last = hi;
-	return any;
+	return lo <= hi;
 }
 
 static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,

@@ -100,10 +100,24 @@ void gpci_ring_unmap(struct gpci_svq *s)
 	s->map.tried = false;
 }
 
-/* Whether [@iova, @iova + @len) meets [@first, @last]. */
-static bool gpci_area_meets(u64 iova, size_t len, u64 first, u64 last)
+/* One of the driver's ring areas: where it starts and how long it is. */
+struct gpci_area {
+	u64 iova;
+	size_t len;
+};
+
+/*
+ * The driver's descriptor table, available ring and used ring (both rings
+ * with the event index after them), in that order.
+ */
+static void gpci_ring_areas(const struct vring *vr, struct gpci_area a[3])
 {
-	return iova <= last && iova + len - 1 >= first;
+	a[0].iova = (uintptr_t)vr->desc;
+	a[0].len = sizeof(*vr->desc) * vr->num;
+	a[1].iova = (uintptr_t)vr->avail;
+	a[1].len = struct_size(vr->avail, ring, vr->num + 1);
+	a[2].iova = (uintptr_t)vr->used;
+	a[2].len = struct_size(vr->used, ring, vr->num) + sizeof(__virtio16);
 }
 
 /**
@@ -123,19 +137,18 @@ void gpci_ring_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 	lockdep_assert_held(&gd->shadow_lock);
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_svq *s = &gd->vqs[i].svq;
-		const struct vring *vr = &s->vrh.vring;
+		struct gpci_area a[3];
 
 		if (!s->map.desc)
 			continue;
-		if (gpci_area_meets((uintptr_t)vr->desc,
-				    sizeof(*vr->desc) * vr->num, first, last) ||
-		    gpci_area_meets((uintptr_t)vr->avail,
-				    struct_size(vr->avail, ring, vr->num + 1),
-				    first, last) ||
-		    gpci_area_meets((uintptr_t)vr->used,
-				    struct_size(vr->used, ring, vr->num) +
-				    sizeof(__virtio16), first, last))
-			gpci_ring_unmap(s);
+		gpci_ring_areas(&s->vrh.vring, a);
+		for (int k = 0; k < 3; k++) {
+			if (a[k].iova <= last &&
+			    a[k].iova + a[k].len - 1 >= first) {
+				gpci_ring_unmap(s);
+				break;
+			}
+		}
 	}
 	atomic_inc(&gd->map_gen);
 }
@@ -143,9 +156,8 @@ void gpci_ring_unmap_range(struct gpci_dev *gd, u64 first, u64 last)
 /* The driver's areas are mapped (tried again after each IOTLB change). */
 static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
 {
-	const struct vring *vr = &s->vrh.vring;
 	int gen = atomic_read(&gd->map_gen);
-	size_t num = vr->num;
+	struct gpci_area a[3];
 
 	lockdep_assert_held(&gd->shadow_lock);
 	if (s->map.desc)
@@ -154,15 +166,10 @@ static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
 		return false;
 	s->map.tried = true;
 	s->map.gen = gen;
-	s->map.desc = gpci_area_map(gd, (uintptr_t)vr->desc,
-				    sizeof(*vr->desc) * num, VHOST_MAP_RO);
-	/* Both with the event index after the ring. */
-	s->map.avail = gpci_area_map(gd, (uintptr_t)vr->avail,
-				     struct_size(vr->avail, ring, num + 1),
-				     VHOST_MAP_RO);
-	s->map.used = gpci_area_map(gd, (uintptr_t)vr->used,
-				    struct_size(vr->used, ring, num) +
-				    sizeof(__virtio16), VHOST_MAP_RW);
+	gpci_ring_areas(&s->vrh.vring, a);
+	s->map.desc = gpci_area_map(gd, a[0].iova, a[0].len, VHOST_MAP_RO);
+	s->map.avail = gpci_area_map(gd, a[1].iova, a[1].len, VHOST_MAP_RO);
+	s->map.used = gpci_area_map(gd, a[2].iova, a[2].len, VHOST_MAP_RW);
 	if (s->map.desc && s->map.avail && s->map.used)
 		return true;
 	gpci_ring_unmap_areas(&s->map);

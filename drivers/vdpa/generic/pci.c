@@ -103,11 +103,14 @@ void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp)
 static irqreturn_t gpci_vq_irq(int irq, void *data)
 {
 	struct gpci_vq *vq = data;
+	u16 idx = vq - vq->dev->vqs;
 
-	if (gpci_vq_relayed(vq->dev, vq))
-		gpci_shadow_kick(vq->dev, vq - vq->dev->vqs);
-	else
+	if (gpci_vq_relayed(vq->dev, vq)) {
+		if (!gpci_shadow_fast_irq(vq->dev, idx))
+			gpci_shadow_kick(vq->dev, idx);
+	} else {
 		gpci_run_cb(&vq->cb_lock, &vq->cb);
+	}
 	return IRQ_HANDLED;
 }
 
@@ -259,7 +262,7 @@ static void gpci_cvq_start(struct gpci_dev *gd)
 	bool relay;
 
 	/* Queue registers: see gpci_set_vq_num(). */
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (cvq < 0 || !gd->vqs[cvq].enabled ||
 	    vp_modern_get_queue_enable(gpci_card(gd), cvq))
 		goto out;
@@ -389,7 +392,7 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	}
 	if (READ_ONCE(gd->shadow)) {
 		/* Bits the driver adds (FAILED...) go to the card too. */
-		mutex_lock(&gd->shadow_lock);
+		gpci_shadow_lock(gd);
 		gd->status = status | (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 		vp_modern_set_status(card, vp_modern_get_status(card) | status);
 		mutex_unlock(&gd->shadow_lock);
@@ -486,7 +489,7 @@ static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 
 	if (!vq || num > GPCI_VQ_NUM_MAX)
 		return;
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (!gd->shadow && !vq->svq.relay) {
 		vq->num = num;
 		vp_modern_set_queue_size(gpci_card(gd), idx, num);
@@ -523,10 +526,12 @@ static void gpci_kick_vq(struct vdpa_device *vdpa, u16 idx)
 
 	if (!vq)
 		return;
-	if (gpci_vq_relayed(gd, vq))
-		gpci_shadow_kick(gd, idx);
-	else if (!READ_ONCE(gd->switching))
+	if (gpci_vq_relayed(gd, vq)) {
+		if (!gpci_shadow_fast_kick(gd, idx))
+			gpci_shadow_kick(gd, idx);
+	} else if (!READ_ONCE(gd->switching)) {
 		iowrite16(idx, vq->notify);
+	}
 	/* else the switch relays everything once the card restarted */
 }
 
@@ -559,7 +564,7 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	if (!vq || !ready)
 		return;
 	/* Queue registers: see gpci_set_vq_num(). */
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (gd->shadow || vp_modern_get_queue_enable(card, idx)) {
 		mutex_unlock(&gd->shadow_lock);
 		return;
@@ -887,7 +892,7 @@ static int gpci_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	 * pages before this returns.  vdpa_migrate unpins only after that;
 	 * the kernel's vhost_vdpa unpins first (generic-pci.rst, Ring access).
 	 */
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	mutex_lock(&gd->map_lock);
 	if (gpci_unmap_extent(gd, &first, &last))
 		gpci_ring_unmap_range(gd, first, last);
@@ -1089,6 +1094,7 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 		vq->dev = gd;
 		vq->irq = -1;
 		spin_lock_init(&vq->cb_lock);
+		spin_lock_init(&vq->svq.lock);
 	}
 	ret = gpci_net_init(gd);
 	if (ret)

@@ -136,8 +136,14 @@ struct gpci_ringmap {
  *	queue of a user-space driver, and data queues on their way back to
  *	the driver's ring); also read locklessly by kick_vq and the
  *	interrupt handlers
+ * @lock: the fast path's: held by whoever relays or completes while
+ *	@fast, and to change @fast
+ * @fast: kick_vq relays and the queue's interrupt handler completes
+ *	(pci_shadow.c, "the fast path"); set only by the worker, cleared by
+ *	every other holder of &gpci_dev.shadow_lock (gpci_shadow_lock())
  *
- * Everything is protected by &gpci_dev.shadow_lock.
+ * Everything is protected by &gpci_dev.shadow_lock, except while @fast:
+ * then the positions, both rings and the free list are @lock's.
  */
 struct gpci_svq {
 	struct vringh vrh;
@@ -167,6 +173,8 @@ struct gpci_svq {
 	u8 **cmd;
 	u16 *cmd_len;
 	bool relay;
+	spinlock_t lock; /* the fast path's: rings, positions, @fast */
+	bool fast;
 };
 
 #define GPCI_SVQ_FREE	0xffff
@@ -382,7 +390,10 @@ int gpci_cvq_send(struct gpci_dev *gd, const void *cmd, size_t len);
 int gpci_shadow_start(struct gpci_dev *gd, u8 status);
 void gpci_shadow_disarm(struct gpci_dev *gd);
 void gpci_shadow_stop(struct gpci_dev *gd);
+void gpci_shadow_lock(struct gpci_dev *gd);
 void gpci_shadow_kick(struct gpci_dev *gd, u16 idx);
+bool gpci_shadow_fast_kick(struct gpci_dev *gd, u16 idx);
+bool gpci_shadow_fast_irq(struct gpci_dev *gd, u16 idx);
 void gpci_shadow_kick_all(struct gpci_dev *gd);
 int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 			 struct vdpa_vq_state *state);
@@ -404,7 +415,11 @@ static inline void gpci_svq_iov_reset(struct gpci_svq *s)
 
 void gpci_ring_unmap(struct gpci_svq *s);
 void gpci_ring_unmap_range(struct gpci_dev *gd, u64 first, u64 last);
-int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head);
+int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head,
+		      bool atomic);
+bool gpci_ring_notify_enable(struct gpci_dev *gd, struct gpci_svq *s);
+void gpci_ring_notify_disable(struct gpci_dev *gd, struct gpci_svq *s);
+int gpci_ring_need_notify(struct gpci_dev *gd, struct gpci_svq *s);
 int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 		       u32 len);
 

@@ -13,11 +13,14 @@
  * positions a chain read or completed here moves as vringh would.
  * Documentation/vdpa/generic-pci.rst, "Ring access".
  *
- * Everything here runs under &gpci_dev.shadow_lock and may sleep.
- * dma_unmap takes it and drops the mappings of the IOVAs it removes
- * before returning (vdpa_migrate unpins only after that), and a change of
- * the IOTLB makes the next access try a ring that could not be mapped
- * again.
+ * Everything here runs under &gpci_dev.shadow_lock and may sleep, except
+ * on a queue of the fast path (&gpci_svq.fast, pci_shadow.c): there the
+ * ring is already mapped, and what runs in kick_vq or in the card's
+ * interrupt handler (under &gpci_svq.lock, @atomic) never sleeps and
+ * never falls back to vringh.  dma_unmap takes shadow_lock, which turns
+ * the fast path off, and drops the mappings of the IOVAs it removes
+ * before returning (vdpa_migrate unpins only after that); a change of the
+ * IOTLB makes the next access try a ring that could not be mapped again.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -159,9 +162,9 @@ static bool gpci_ring_ready(struct gpci_dev *gd, struct gpci_svq *s)
 	int gen = atomic_read(&gd->map_gen);
 	struct gpci_area a[3];
 
-	lockdep_assert_held(&gd->shadow_lock);
 	if (s->map.desc)
 		return true;
+	lockdep_assert_held(&gd->shadow_lock);
 	if (s->map.tried && s->map.gen == gen)
 		return false;
 	s->map.tried = true;
@@ -240,20 +243,24 @@ static int gpci_ring_getdesc_mapped(struct gpci_svq *s, u16 *head)
  * @gd: device
  * @s: shadow queue (split)
  * @head: the chain's head
+ * @atomic: through the mapping only; anything else is left for later
  *
  * As vringh_getdesc_iotlb(), whose positions and iov arrays it shares.
  *
  * Context: &gpci_dev.shadow_lock held; may sleep (the first access maps).
+ * With @atomic, &gpci_svq.lock of a mapped queue instead; does not sleep.
  * Return: 1 with @s's riov and wiov filled, 0 if nothing is available, or
- * a negative errno for a ring that cannot be read or is corrupt.
+ * a negative errno for a ring that cannot be read or is corrupt; with
+ * @atomic, -EAGAIN for a chain vringh must read (nothing consumed).
  */
-int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head)
+int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head,
+		      bool atomic)
 {
 	int ret = -EAGAIN;
 
-	if (gpci_ring_ready(gd, s))
+	if (atomic ? !!s->map.desc : gpci_ring_ready(gd, s))
 		ret = gpci_ring_getdesc_mapped(s, head);
-	if (ret == -EAGAIN)
+	if (ret == -EAGAIN && !atomic)
 		ret = vringh_getdesc_iotlb(&s->vrh, &s->riov, &s->wiov, head,
 					   GFP_KERNEL);
 	return ret;
@@ -269,17 +276,20 @@ int gpci_ring_getdesc(struct gpci_dev *gd, struct gpci_svq *s, u16 *head)
  * As vringh_complete_iotlb(): the used element, then the used index.
  *
  * Context: &gpci_dev.shadow_lock held; may sleep (the first access maps).
+ * Or &gpci_svq.lock of a mapped queue; does not sleep.
  * Return: 0 or a negative errno.
  */
 int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 		       u32 len)
 {
-	struct vring_used *used = s->map.used;
 	struct vring_used_elem *e;
+	struct vring_used *used;
 	u16 idx;
 
+	/* Mapped now, perhaps: the pointers are read after. */
 	if (!gpci_ring_ready(gd, s))
 		return vringh_complete_iotlb(&s->vrh, head, len);
+	used = s->map.used;
 	idx = s->vrh.last_used_idx + s->vrh.completed;
 	e = &used->ring[idx % s->vrh.vring.num];
 	WRITE_ONCE(e->id, cpu_to_vringh32(&s->vrh, head));
@@ -289,4 +299,96 @@ int gpci_ring_complete(struct gpci_dev *gd, struct gpci_svq *s, u16 head,
 	WRITE_ONCE(used->idx, cpu_to_vringh16(&s->vrh, idx + 1));
 	s->vrh.completed++;
 	return 0;
+}
+
+/**
+ * gpci_ring_notify_enable() - ask the driver to kick again
+ * @gd: device
+ * @s: shadow queue (split)
+ *
+ * As vringh_notify_enable_iotlb(): clear %VRING_USED_F_NO_NOTIFY, or with
+ * EVENT_IDX set avail_event to the next position read, then look again.
+ *
+ * Context: as gpci_ring_complete().
+ * Return: true if nothing slipped in meanwhile, false if the driver made
+ * a chain available (read it; notifications stay enabled).
+ */
+bool gpci_ring_notify_enable(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	const struct vringh *vrh = &s->vrh;
+	u16 num = vrh->vring.num;
+	struct vring_used *used;
+
+	if (!gpci_ring_ready(gd, s))
+		return vringh_notify_enable_iotlb(&s->vrh);
+	used = s->map.used;
+	/* avail_event: the 16 bits after the used ring's last element. */
+	if (vrh->event_indices)
+		WRITE_ONCE(*(__virtio16 *)&used->ring[num],
+			   cpu_to_vringh16(vrh, vrh->last_avail_idx));
+	else
+		WRITE_ONCE(used->flags, cpu_to_vringh16(vrh, 0));
+	/* Our side before the driver's index is read again. */
+	smp_mb();
+	return vringh16_to_cpu(vrh, READ_ONCE(s->map.avail->idx)) ==
+	       vrh->last_avail_idx;
+}
+
+/**
+ * gpci_ring_notify_disable() - the driver need not kick for a while
+ * @gd: device
+ * @s: shadow queue (split)
+ *
+ * As vringh_notify_disable_iotlb(): sets %VRING_USED_F_NO_NOTIFY without
+ * EVENT_IDX; with it, avail_event already stands behind the driver.
+ *
+ * Context: as gpci_ring_complete().
+ */
+void gpci_ring_notify_disable(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	const struct vringh *vrh = &s->vrh;
+
+	if (!gpci_ring_ready(gd, s)) {
+		vringh_notify_disable_iotlb(&s->vrh);
+		return;
+	}
+	if (!vrh->event_indices)
+		WRITE_ONCE(s->map.used->flags,
+			   cpu_to_vringh16(vrh, VRING_USED_F_NO_NOTIFY));
+}
+
+/**
+ * gpci_ring_need_notify() - whether the driver wants to hear of what was
+ *	completed since the last call
+ * @gd: device
+ * @s: shadow queue (split)
+ *
+ * As vringh_need_notify_iotlb(): %VRING_AVAIL_F_NO_INTERRUPT, or with
+ * EVENT_IDX whether the used index passed used_event.
+ *
+ * Context: as gpci_ring_complete().
+ * Return: 1 to notify, 0 not to, or a negative errno.
+ */
+int gpci_ring_need_notify(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	struct vringh *vrh = &s->vrh;
+	u16 num = vrh->vring.num, event;
+	const struct vring_avail *avail;
+	bool notify;
+
+	if (!gpci_ring_ready(gd, s))
+		return vringh_need_notify_iotlb(vrh);
+	avail = s->map.avail;
+	/* The used index before the driver's suppression is read. */
+	smp_mb();
+	if (!vrh->event_indices)
+		return !(vringh16_to_cpu(vrh, READ_ONCE(avail->flags)) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	event = vringh16_to_cpu(vrh, READ_ONCE(avail->ring[num]));
+	notify = vrh->completed > 0xffff ||
+		 vring_need_event(event, vrh->last_used_idx + vrh->completed,
+				  vrh->last_used_idx);
+	vrh->last_used_idx += vrh->completed;
+	vrh->completed = 0;
+	return notify;
 }

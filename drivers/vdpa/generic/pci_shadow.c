@@ -113,6 +113,55 @@ static int gpci_svq_driver_used(struct gpci_svq *s, u16 *val)
 	return gpci_svq_read16(s, &s->vrh.vring.used->idx, val);
 }
 
+/* ---- the fast path ------------------------------------------------------ */
+
+/*
+ * On shadow rings every kick of the driver and every interrupt of the card
+ * cost a trip through the worker: a wakeup and a context switch each way
+ * that direct mode does not pay.  A split data queue whose ring is mapped
+ * (pci_ring.c) and that has a vector of its own takes the fast path
+ * instead once the worker found it in steady state: kick_vq relays and
+ * the queue's interrupt handler completes (then relays what waited for
+ * room), both under &gpci_svq.lock, neither sleeping nor using vringh.
+ * Whatever they cannot do that way (an indirect table, a ring error)
+ * turns the fast path off and goes to the worker, which does it the slow
+ * way and turns it back on.  Every other holder of shadow_lock turns it
+ * off first (gpci_shadow_lock()): what they do changes or reads what the
+ * fast path moves.  Documentation/vdpa/generic-pci.rst, "The fast path".
+ */
+
+static void gpci_fast_set(struct gpci_svq *s, bool on)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&s->lock, flags);
+	WRITE_ONCE(s->fast, on);
+	spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/* Once this returns, no queue is on the fast path and none runs it. */
+static void gpci_fast_off(struct gpci_dev *gd)
+{
+	for (u16 i = 0; i < gd->nvqs; i++)
+		gpci_fast_set(&gd->vqs[i].svq, false);
+}
+
+/**
+ * gpci_shadow_lock() - take &gpci_dev.shadow_lock, the fast path off
+ * @gd: device
+ *
+ * For everyone but the shadow worker.  The worker turns the fast path on
+ * again where it finds a queue in steady state; a kick or an interrupt of
+ * a queue off the fast path queues the worker.
+ *
+ * Context: process; may sleep.
+ */
+void gpci_shadow_lock(struct gpci_dev *gd)
+{
+	mutex_lock(&gd->shadow_lock);
+	gpci_fast_off(gd);
+}
+
 /*
  * The card marks a device broken this way too: the driver sees
  * NEEDS_RESET and gets a config interrupt.  Shadow mode stays on, doing
@@ -121,6 +170,7 @@ static int gpci_svq_driver_used(struct gpci_svq *s, u16 *val)
 static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
 {
 	lockdep_assert_held(&gd->shadow_lock);
+	gpci_fast_off(gd);
 	if (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	dev_err(&gd->vdpa.dev, "shadow rings: %s: device needs reset\n", why);
@@ -359,59 +409,12 @@ static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
 	}
 }
 
-/*
- * Relay what the driver made available, as far as our descriptors go.  A
- * chain that does not fit waits for completions (which run this again).
- */
-static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
+/* Show the card what was added since our available index was @old. */
+static void gpci_svq_publish(struct gpci_dev *gd, u16 idx, u16 old)
 {
 	struct gpci_vq *vq = &gd->vqs[idx];
 	struct gpci_svq *s = &vq->svq;
-	bool back = gpci_svq_may_go_back(gd, idx);
-	unsigned int published = 0;
-	u16 head, old = s->avail_idx;
-	int ret;
 
-	for (;;) {
-		if (s->packed) {
-			ret = gpci_svq_relay_packed(gd, s, &published);
-			if (ret)
-				return ret;
-			break;
-		}
-		/* On the way back: the card takes over from the wrap on. */
-		if (back && !s->vrh.last_avail_idx)
-			break;
-		ret = gpci_ring_getdesc(gd, s, &head);
-		if (ret < 0)
-			return ret;
-		if (!ret) {
-			bool quiet = vringh_notify_enable_iotlb(&s->vrh);
-
-			gpci_log_notify(gd, s);
-			if (quiet)
-				break;
-			vringh_notify_disable_iotlb(&s->vrh);
-			continue;
-		}
-		if (s->riov.used + s->wiov.used > s->vrh.vring.num)
-			return -E2BIG;	/* can never fit our ring */
-		if (s->riov.used + s->wiov.used > s->num_free) {
-			vringh_abandon_iotlb(&s->vrh, 1);
-			break;
-		}
-		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1,
-				    true);
-		if (ret < 0)
-			return ret;
-		if (ret) {	/* after the command the card is working on */
-			vringh_abandon_iotlb(&s->vrh, 1);
-			break;
-		}
-		published++;
-	}
-	if (!published)
-		return 0;
 	/* Descriptors and ring entries before the index the card reads. */
 	dma_wmb();
 	s->avail->idx = (__force __virtio16)cpu_to_le16(s->avail_idx);
@@ -419,7 +422,67 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx)
 	mb();
 	if (gpci_svq_card_wants_kick(gd, s, old))
 		iowrite16(idx, vq->notify);
-	return 0;
+}
+
+/*
+ * Relay what the driver made available, as far as our descriptors go.  A
+ * chain that does not fit waits for completions (which run this again).
+ * @atomic: on the fast path, where a chain only vringh can read stops the
+ * relay with -EAGAIN (what was taken before it is published).
+ */
+static int gpci_svq_relay(struct gpci_dev *gd, u16 idx, bool atomic)
+{
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	bool back = !atomic && gpci_svq_may_go_back(gd, idx);
+	unsigned int published = 0;
+	u16 head, old = s->avail_idx;
+	int ret;
+
+	for (;;) {
+		if (s->packed) {
+			ret = gpci_svq_relay_packed(gd, s, &published);
+			break;
+		}
+		/* On the way back: the card takes over from the wrap on. */
+		if (back && !s->vrh.last_avail_idx) {
+			ret = 0;
+			break;
+		}
+		ret = gpci_ring_getdesc(gd, s, &head, atomic);
+		if (ret < 0)
+			break;
+		if (!ret) {
+			bool quiet = gpci_ring_notify_enable(gd, s);
+
+			gpci_log_notify(gd, s);
+			if (quiet)
+				break;
+			gpci_ring_notify_disable(gd, s);
+			continue;
+		}
+		if (s->riov.used + s->wiov.used > s->vrh.vring.num) {
+			ret = -E2BIG;	/* can never fit our ring */
+			break;
+		}
+		if (s->riov.used + s->wiov.used > s->num_free) {
+			vringh_abandon_iotlb(&s->vrh, 1);
+			ret = 0;
+			break;
+		}
+		ret = gpci_svq_take(gd, s, head, s->vrh.last_avail_idx - 1,
+				    true);
+		if (ret < 0)
+			break;
+		if (ret) {	/* after the command the card is working on */
+			vringh_abandon_iotlb(&s->vrh, 1);
+			ret = 0;
+			break;
+		}
+		published++;
+	}
+	if (published)
+		gpci_svq_publish(gd, idx, old);
+	return ret;
 }
 
 /*
@@ -501,16 +564,19 @@ tracked:
 	return 0;
 }
 
-/* Hand what the card used back to the driver, then notify it if it asks. */
-static int gpci_svq_complete(struct gpci_dev *gd, u16 idx)
+/*
+ * Hand what the card used back to the driver; @notify: the driver asks to
+ * be told (the caller runs its callback, outside any spinlock).
+ */
+static int gpci_svq_complete(struct gpci_dev *gd, u16 idx, bool *notify)
 {
-	struct gpci_vq *vq = &gd->vqs[idx];
-	struct gpci_svq *s = &vq->svq;
+	struct gpci_svq *s = &gd->vqs[idx].svq;
 	const struct vring *vr = &s->vrh.vring;
 	u16 used = le16_to_cpu((__force __le16)READ_ONCE(s->used->idx));
 	bool any = false;
 	int ret;
 
+	*notify = false;
 again:
 	/* Entries after the index that told us about them. */
 	dma_rmb();
@@ -567,27 +633,36 @@ again:
 		if (used != s->last_used)
 			goto again;
 	}
-	if (s->packed) {
-		bool notify;
-
-		ret = gpci_pk_deliver(gd, s, &notify);
-		if (ret)
-			return ret;
-		ret = notify;
-	} else if (any) {
-		ret = vringh_need_notify_iotlb(&s->vrh);
-		if (ret < 0)
-			return ret;
-	} else {
-		ret = 0;
-	}
-	if (ret) {
-		/* The callback may raise a softirq: let it run on return. */
-		local_bh_disable();
-		gpci_run_cb(&vq->cb_lock, &vq->cb);
-		local_bh_enable();
-	}
+	if (s->packed)
+		return gpci_pk_deliver(gd, s, notify);
+	if (!any)
+		return 0;
+	ret = gpci_ring_need_notify(gd, s);
+	if (ret < 0)
+		return ret;
+	*notify = ret;
 	return 0;
+}
+
+/* The driver's callback, from process context. */
+static void gpci_svq_notify(struct gpci_vq *vq)
+{
+	/* The callback may raise a softirq: let it run on return. */
+	local_bh_disable();
+	gpci_run_cb(&vq->cb_lock, &vq->cb);
+	local_bh_enable();
+}
+
+/* gpci_svq_complete(), then the driver's callback if it asks. */
+static int gpci_svq_complete_cb(struct gpci_dev *gd, u16 idx)
+{
+	bool notify;
+	int ret;
+
+	ret = gpci_svq_complete(gd, idx, &notify);
+	if (notify)
+		gpci_svq_notify(&gd->vqs[idx]);
+	return ret;
 }
 
 /*
@@ -635,7 +710,8 @@ static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
 	 * card that only ever writes them when it changes its mind must find
 	 * them on (at index 0, avail_event 0 with EVENT_IDX).
 	 */
-	vringh_notify_enable_iotlb(&vq->svq.vrh);
+	gpci_fast_off(gd);
+	gpci_ring_notify_enable(gd, &vq->svq);
 	gpci_log_notify(gd, &vq->svq);
 	ret = gpci_card_queue_reset(gd, idx);
 	if (ret)
@@ -668,16 +744,86 @@ static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
 	 * ring once more, and the driver at its used ring.
 	 */
 	iowrite16(idx, vq->notify);
-	local_bh_disable();
-	gpci_run_cb(&vq->cb_lock, &vq->cb);
-	local_bh_enable();
+	gpci_svq_notify(vq);
 	return 0;
+}
+
+/*
+ * Complete (@complete) and relay on the fast path, under &gpci_svq.lock.
+ * Return: false if queue @idx is not on the fast path or left it (the
+ * worker does the rest); @notify: run the driver's callback.
+ */
+static bool gpci_svq_fast(struct gpci_dev *gd, u16 idx, bool complete,
+			  bool *notify)
+{
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	unsigned long flags;
+	int ret = 0;
+
+	*notify = false;
+	spin_lock_irqsave(&s->lock, flags);
+	if (!s->fast) {
+		spin_unlock_irqrestore(&s->lock, flags);
+		return false;
+	}
+	if (complete)
+		ret = gpci_svq_complete(gd, idx, notify);
+	if (!ret)
+		ret = gpci_svq_relay(gd, idx, true);
+	if (ret)
+		WRITE_ONCE(s->fast, false);
+	spin_unlock_irqrestore(&s->lock, flags);
+	return !ret;
+}
+
+/*
+ * From kick_vq, any context: relay on the fast path.  Return: false if
+ * the worker must (gpci_shadow_kick()).
+ */
+bool gpci_shadow_fast_kick(struct gpci_dev *gd, u16 idx)
+{
+	bool notify;
+
+	return READ_ONCE(gd->vqs[idx].svq.fast) &&
+	       gpci_svq_fast(gd, idx, false, &notify);
+}
+
+/*
+ * From queue @idx's own interrupt handler: complete and relay on the fast
+ * path.  Return: false if the worker must (gpci_shadow_kick()).
+ */
+bool gpci_shadow_fast_irq(struct gpci_dev *gd, u16 idx)
+{
+	struct gpci_vq *vq = &gd->vqs[idx];
+	bool notify, done;
+
+	if (!READ_ONCE(vq->svq.fast))
+		return false;
+	done = gpci_svq_fast(gd, idx, true, &notify);
+	if (notify)
+		gpci_run_cb(&vq->cb_lock, &vq->cb);
+	return done;
+}
+
+/* Queue @idx may take the fast path (see above); shadow_lock held. */
+static bool gpci_svq_fast_ok(struct gpci_dev *gd, u16 idx)
+{
+	const struct gpci_vq *vq = &gd->vqs[idx];
+	const struct gpci_svq *s = &vq->svq;
+
+	lockdep_assert_held(&gd->shadow_lock);
+	return gd->shadow && !gd->suspended && !gd->switching &&
+	       !(gd->status & VIRTIO_CONFIG_S_NEEDS_RESET) && vq->irq >= 0 &&
+	       s->active && !s->packed && !s->cmd && !s->load && s->map.desc &&
+	       !gpci_svq_may_go_back(gd, idx);
 }
 
 /* Relay queue @i's completions, then its new chains; shadow_lock held. */
 static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 {
-	struct gpci_svq *s = &gd->vqs[i].svq;
+	struct gpci_vq *vq = &gd->vqs[i];
+	struct gpci_svq *s = &vq->svq;
+	bool notify;
 	int ret;
 
 	lockdep_assert_held(&gd->shadow_lock);
@@ -688,9 +834,18 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 	if (gd->suspended || !s->active ||
 	    (!gd->shadow && (!s->relay || s->load)))
 		return;
-	ret = gpci_svq_complete(gd, i);
+	if (s->fast) {
+		bool done = gpci_svq_fast(gd, i, true, &notify);
+
+		if (notify)
+			gpci_svq_notify(vq);
+		if (done)
+			return;
+		/* What the fast path could not do, the slow way. */
+	}
+	ret = gpci_svq_complete_cb(gd, i);
 	if (!ret)
-		ret = gpci_svq_relay(gd, i);
+		ret = gpci_svq_relay(gd, i, false);
 	if (ret) {
 		gpci_shadow_fail(gd, ret == -E2BIG ? "chain too long" :
 				 "ring not accessible or corrupt");
@@ -698,8 +853,13 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 	}
 	/* At the wrap with nothing in flight: where the card starts. */
 	if (!s->vrh.last_avail_idx && s->num_free == s->vrh.vring.num &&
-	    gpci_svq_may_go_back(gd, i) && gpci_svq_back(gd, i))
-		gpci_shadow_fail(gd, "card did not take the driver's ring back");
+	    gpci_svq_may_go_back(gd, i)) {
+		if (gpci_svq_back(gd, i))
+			gpci_shadow_fail(gd, "card did not take the driver's ring back");
+		return;
+	}
+	if (gpci_svq_fast_ok(gd, i))
+		gpci_fast_set(s, true);
 }
 
 /* The queues an interrupt or a kick marked, and only those. */
@@ -707,6 +867,7 @@ static void gpci_shadow_work(struct work_struct *work)
 {
 	struct gpci_dev *gd = container_of(work, struct gpci_dev, shadow_work);
 
+	/* Not gpci_shadow_lock(): the fast path stays on where it is. */
 	mutex_lock(&gd->shadow_lock);
 	for (u16 i = 0; i < gd->nvqs; i++)
 		if (test_and_clear_bit(GPCI_VQ_TODO, &gd->vqs[i].todo))
@@ -1077,7 +1238,7 @@ static int gpci_shadow_positions(struct gpci_dev *gd, unsigned int *outstanding)
 		}
 		if (s->relay) {
 			/* Relayed all along: we know where it stands. */
-			ret = gpci_svq_complete(gd, i);
+			ret = gpci_svq_complete_cb(gd, i);
 			if (!ret)
 				ret = gpci_svq_republish(gd, s);
 			if (ret)
@@ -1457,7 +1618,7 @@ bool gpci_shadow_wanted(struct gpci_dev *gd)
 {
 	bool wanted;
 
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	wanted = gd->shadow_pending && !gd->shadow;
 	mutex_unlock(&gd->shadow_lock);
 	return wanted;
@@ -1474,7 +1635,7 @@ int gpci_shadow_start(struct gpci_dev *gd, u8 status)
 	bool loaded;
 	int ret = 0;
 
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (gd->shadow_pending && !gd->shadow) {
 		gd->shadow_pending = false;
 		loaded = gpci_shadow_loaded(gd);
@@ -1498,7 +1659,7 @@ int gpci_shadow_start(struct gpci_dev *gd, u8 status)
  */
 void gpci_shadow_disarm(struct gpci_dev *gd)
 {
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	gd->suspended = true;
 	mutex_unlock(&gd->shadow_lock);
 }
@@ -1509,7 +1670,7 @@ void gpci_shadow_disarm(struct gpci_dev *gd)
  */
 void gpci_shadow_stop(struct gpci_dev *gd)
 {
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	WRITE_ONCE(gd->shadow, false);
 	for (u16 i = 0; i < gd->nvqs; i++)
 		WRITE_ONCE(gd->vqs[i].svq.relay, false);
@@ -1519,7 +1680,7 @@ void gpci_shadow_stop(struct gpci_dev *gd)
 	mutex_unlock(&gd->shadow_lock);
 	/* The worker sees shadow off; wait for one that is still running. */
 	cancel_work_sync(&gd->shadow_work);
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	gpci_shadow_free_all(gd);
 	mutex_unlock(&gd->shadow_lock);
 }
@@ -1530,7 +1691,7 @@ int gpci_shadow_vq_state(struct gpci_dev *gd, u16 idx,
 	struct gpci_svq *s = &gd->vqs[idx].svq;
 	int ret = -EOPNOTSUPP;
 
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if ((gd->shadow || s->relay) && s->active) {
 		memset(state, 0, sizeof(*state));
 		if (s->packed) {
@@ -1573,7 +1734,7 @@ int gpci_suspend(struct vdpa_device *vdpa)
 	bool moved = true;
 	int ret = 0;
 
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (gd->suspended)
 		goto out;
 	if (!gd->shadow) {
@@ -1601,7 +1762,7 @@ int gpci_suspend(struct vdpa_device *vdpa)
 
 			if (!s->active)
 				continue;
-			ret = gpci_svq_complete(gd, i);
+			ret = gpci_svq_complete_cb(gd, i);
 			moved |= s->last_used != before;
 		}
 	}
@@ -1610,7 +1771,7 @@ int gpci_suspend(struct vdpa_device *vdpa)
 	/* What the card used before it stopped. */
 	for (u16 i = 0; i < gd->nvqs && !ret; i++)
 		if (gd->vqs[i].svq.active)
-			ret = gpci_svq_complete(gd, i);
+			ret = gpci_svq_complete_cb(gd, i);
 	if (ret) {
 		gpci_shadow_fail(gd, "card did not stop");
 		ret = -EIO;
@@ -1626,7 +1787,7 @@ static int gpci_resume(struct vdpa_device *vdpa)
 	struct gpci_dev *gd = to_gpci(vdpa);
 	int ret = 0;
 
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (!gd->suspended)
 		goto out;
 	gd->suspended = false;
@@ -1703,7 +1864,7 @@ static int gpci_get_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 		return -EINVAL;
 	s = &gd->vqs[idx].svq;
 	memset(st, 0, offsetof(struct vdpa_mig_vq_state, max_inflight));
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (s->load) {
 		/* Loaded and not started: the state as loaded. */
 		st->avail_idx = s->load_avail;
@@ -1883,7 +2044,7 @@ static int gpci_set_vq_mig_state(struct vdpa_device *vdpa, u16 idx,
 
 store:
 	ret = 0;
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (gd->shadow) {
 		ret = -EBUSY;
 	} else {
@@ -1920,7 +2081,7 @@ static int gpci_log_start(struct vdpa_device *vdpa, u32 asid,
 		return -EINVAL;
 	if (!gd->domain)
 		return -EOPNOTSUPP;
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	if (rcu_access_pointer(gd->log)) {
 		ret = -EBUSY;
 		goto out;
@@ -1950,7 +2111,7 @@ static void gpci_log_stop(struct vdpa_device *vdpa, u32 asid)
 
 	if (asid)
 		return;
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	RCU_INIT_POINTER(gd->log, NULL);
 	gd->shadow_pending = gpci_shadow_loaded(gd);
 	if (gd->shadow)

@@ -70,7 +70,7 @@ int gpci_save_type_state(struct vdpa_device *vdpa, struct vdpa_mig_writer *w)
 	int ret;
 
 	if (gd->netc) {
-		mutex_lock(&gd->shadow_lock);
+		gpci_shadow_lock(gd);
 		ret = gd->netc_lost ? -EOPNOTSUPP :
 		      vdpa_gen_net_ctrl_save(gd->netc, w);
 		mutex_unlock(&gd->shadow_lock);
@@ -169,7 +169,7 @@ void gpci_net_reset(struct gpci_dev *gd)
 	if (!gd->netc)
 		return;
 	gpci_net_card_mac(gd, mac);
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	vdpa_gen_net_ctrl_reset(gd->netc, mac);
 	gd->netc_lost = false;
 	gd->netc_loaded = false;
@@ -373,7 +373,7 @@ static int gpci_load_net(struct gpci_dev *gd, u32 type, const void *data,
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
-	mutex_lock(&gd->shadow_lock);
+	gpci_shadow_lock(gd);
 	memcpy(c, gd->netc, sizeof(*c));
 	ret = vdpa_gen_net_ctrl_load(c, gpci_net_max_pairs(gd), type, data,
 				     len, true);

@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export REPO_ROOT=$ROOT SUITE_DIR=$ROOT/tools/testing/selftests/vdpa_genpci
 export BUILD_DIR=$ROOT/build/selftests/vdpa_genpci
 . "$SUITE_DIR/lib.sh"
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 FRAMES=${FRAMES:-20000}
 BIN=$ROOT/build/selftests/vdpa_generic/xfer_bench
 

@@ -409,6 +409,17 @@ static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
 	}
 }
 
+/*
+ * Half our descriptors or more are with the card: it completes one of
+ * them, with an interrupt, before it can run short.
+ */
+static bool gpci_svq_holds_much(const struct gpci_svq *s)
+{
+	u16 num = s->vrh.vring.num;
+
+	return (u32)(num - s->num_free) * 2 >= num;
+}
+
 /* Show the card what was added since our available index was @old. */
 static void gpci_svq_publish(struct gpci_dev *gd, u16 idx, u16 old)
 {
@@ -452,12 +463,26 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx, bool atomic)
 		if (ret < 0)
 			break;
 		if (!ret) {
-			bool quiet = gpci_ring_notify_enable(gd, s);
+			bool quiet;
 
+			/*
+			 * The card holds half our ring or more: its next
+			 * completion relays what the driver adds meanwhile,
+			 * so the driver need not kick (a card does the same
+			 * with a queue it has buffers enough on).  The last
+			 * completion finds less and asks for kicks again.
+			 */
+			if (gpci_svq_holds_much(s)) {
+				gpci_ring_notify_disable(gd, s);
+				gpci_log_notify(gd, s);
+				break;
+			}
+			quiet = gpci_ring_notify_enable(gd, s);
 			gpci_log_notify(gd, s);
 			if (quiet)
 				break;
 			gpci_ring_notify_disable(gd, s);
+			gpci_log_notify(gd, s);
 			continue;
 		}
 		if (s->riov.used + s->wiov.used > s->vrh.vring.num) {
@@ -565,6 +590,24 @@ tracked:
 }
 
 /*
+ * Report @n used elements written from position @first on, and the used
+ * index, to the log at once: one range from the index to the last element
+ * (to the ring's end if they wrapped).  The pages are the used ring's,
+ * which the driver's side writes all the time anyway.
+ */
+static void gpci_log_used(struct gpci_dev *gd, const struct vring *vr,
+			  u16 first, u32 n)
+{
+	u32 end = min_t(u32, (u32)first + n, vr->num);
+
+	if (!n)
+		return;
+	gpci_log(gd, (u64)(uintptr_t)&vr->used->idx,
+		 (u64)(uintptr_t)&vr->used->ring[end] -
+		 (u64)(uintptr_t)&vr->used->idx);
+}
+
+/*
  * Hand what the card used back to the driver; @notify: the driver asks to
  * be told (the caller runs its callback, outside any spinlock).
  */
@@ -573,7 +616,8 @@ static int gpci_svq_complete(struct gpci_dev *gd, u16 idx, bool *notify)
 	struct gpci_svq *s = &gd->vqs[idx].svq;
 	const struct vring *vr = &s->vrh.vring;
 	u16 used = le16_to_cpu((__force __le16)READ_ONCE(s->used->idx));
-	bool any = false;
+	u16 first = (u16)(s->vrh.last_used_idx + s->vrh.completed) % vr->num;
+	u32 done = 0;
 	int ret;
 
 	*notify = false;
@@ -585,20 +629,19 @@ again:
 			&s->used->ring[s->last_used % vr->num];
 		u32 id = le32_to_cpu((__force __le32)READ_ONCE(e->id));
 		u32 len = le32_to_cpu((__force __le32)READ_ONCE(e->len));
-		u16 off = (u16)(s->vrh.last_used_idx + s->vrh.completed) %
-			  vr->num;
 
+		ret = -EIO;
 		if (id >= vr->num || s->head[id] == GPCI_SVQ_FREE ||
 		    s->head[id] == GPCI_SVQ_OWN)
-			return -EIO;
+			goto out_log;
 		if (s->cmd) {
 			ret = gpci_cvq_answered(gd, s, id);
 			if (ret)
-				return ret;
+				goto out_log;
 		}
 		ret = gpci_svq_free_chain(gd, s, id);
 		if (ret)
-			return ret;
+			goto out_log;
 		if (s->packed) {
 			/* Handed back in the driver's order, below. */
 			ret = gpci_pk_used(s, s->pos[id], len);
@@ -610,14 +653,10 @@ again:
 		}
 		ret = gpci_ring_complete(gd, s, s->head[id], len);
 		if (ret)
-			return ret;
-		gpci_log(gd, (u64)(uintptr_t)&vr->used->ring[off],
-			 sizeof(vr->used->ring[off]));
-		gpci_log(gd, (u64)(uintptr_t)&vr->used->idx,
-			 sizeof(vr->used->idx));
+			goto out_log;
 		s->head[id] = GPCI_SVQ_FREE;
 		s->last_used++;
-		any = true;
+		done++;
 	}
 	/*
 	 * The card runs with the driver's features, EVENT_IDX included: it
@@ -635,13 +674,19 @@ again:
 	}
 	if (s->packed)
 		return gpci_pk_deliver(gd, s, notify);
-	if (!any)
+	gpci_log_used(gd, vr, first, done);
+	if (!done)
 		return 0;
 	ret = gpci_ring_need_notify(gd, s);
 	if (ret < 0)
 		return ret;
 	*notify = ret;
 	return 0;
+
+out_log:
+	/* What was handed back before the fault is the driver's. */
+	gpci_log_used(gd, vr, first, done);
+	return ret;
 }
 
 /* The driver's callback, from process context. */
@@ -762,7 +807,13 @@ static bool gpci_svq_fast(struct gpci_dev *gd, u16 idx, bool complete,
 
 	*notify = false;
 	spin_lock_irqsave(&s->lock, flags);
-	if (!s->fast) {
+	/*
+	 * Everything under this lock must not sleep, and an unmapped ring
+	 * would (mapping it, or vringh): fast is never set on one, and each
+	 * unmap turns it off first, but do not bet a hardirq on that.
+	 */
+	if (!s->fast || !s->map.desc) {
+		WRITE_ONCE(s->fast, false);
 		spin_unlock_irqrestore(&s->lock, flags);
 		return false;
 	}
@@ -823,7 +874,7 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 {
 	struct gpci_vq *vq = &gd->vqs[i];
 	struct gpci_svq *s = &vq->svq;
-	bool notify;
+	bool notify, done;
 	int ret;
 
 	lockdep_assert_held(&gd->shadow_lock);
@@ -834,15 +885,18 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 	if (gd->suspended || !s->active ||
 	    (!gd->shadow && (!s->relay || s->load)))
 		return;
-	if (s->fast) {
-		bool done = gpci_svq_fast(gd, i, true, &notify);
-
-		if (notify)
-			gpci_svq_notify(vq);
-		if (done)
-			return;
-		/* What the fast path could not do, the slow way. */
-	}
+	/*
+	 * Through the queue's lock even when the flag reads off: the fast
+	 * path that turned it off may still be inside, and taking the lock
+	 * after it orders its ring updates before ours.  Only the worker
+	 * turns it on, so it stays off below.
+	 */
+	done = gpci_svq_fast(gd, i, true, &notify);
+	if (notify)
+		gpci_svq_notify(vq);
+	if (done)
+		return;
+	/* What the fast path could not do, the slow way. */
 	ret = gpci_svq_complete_cb(gd, i);
 	if (!ret)
 		ret = gpci_svq_relay(gd, i, false);

@@ -1160,13 +1160,19 @@ static void gp_near_wrap(struct __test_metadata *_metadata, struct vhc_dev *d,
 /*
  * Queue @q's ring position once it reaches @want (the relay takes what the
  * driver made available as its worker gets to it), or the last one seen
- * after NET_WAIT_MS; -1 if it cannot be read.
+ * after NET_WAIT_MS; -1 if it cannot be read.  Kicks first, whatever
+ * avail_event says, as a driver may: while the card holds half the ring
+ * the relay takes the driver's additions at the card's next completion
+ * or at a kick, and no frame is coming here.
  */
 static long gp_pos(struct vhc_dev *d, unsigned int q, __u16 want)
 {
 	struct vhost_vring_state s = { .index = q };
+	__u64 one = 1;
 	int waited;
 
+	if (write(d->vqs[q].kick_fd, &one, sizeof(one)) != sizeof(one))
+		return -1;
 	for (waited = 0; waited < NET_WAIT_MS; waited += 10) {
 		if (vht_ioctl(d, VHOST_GET_VRING_BASE, &s))
 			return -1;
@@ -1242,6 +1248,7 @@ static void gp_wrap_start(struct __test_metadata *_metadata,
 	__u16 avail, want;
 	void *blob;
 	size_t len;
+	long got;
 
 	ASSERT_EQ(0, net_start_ctrl(a, NET_RING,
 				    BIT_ULL(VIRTIO_RING_F_EVENT_IDX), 0, NULL));
@@ -1277,12 +1284,18 @@ static void gp_wrap_start(struct __test_metadata *_metadata,
 	}
 	EXPECT_TRUE(gp_back(&c->dev, NET_TX_Q, NET_WAIT_MS));
 	/*
-	 * RX is relayed as far as the driver added buffers (A may have
-	 * stopped before it took the last ones), but not past the wrap.
+	 * RX is relayed at most as far as the driver added buffers (A may
+	 * have stopped before it took the last ones), and never past the
+	 * wrap.  How far depends on when the relay ran: while the card
+	 * holds half the ring the driver's additions wait for a completion
+	 * or a kick, and once the queue heads back a kick takes nothing
+	 * past the wrap.
 	 */
 	avail = c->dev.vqs[NET_RX_Q].avail_idx;
 	want = *rx_pos + (__u16)(avail - *rx_pos) > 0xffff ? 0 : avail;
-	EXPECT_EQ(want, gp_pos(&c->dev, NET_RX_Q, want));
+	got = gp_pos(&c->dev, NET_RX_Q, want);
+	ASSERT_LE(0, got);
+	EXPECT_LE((__u16)((__u16)got - *rx_pos), (__u16)(want - *rx_pos));
 }
 
 /*
@@ -3178,8 +3191,8 @@ TEST_F(gp_scsi, shadow)
 	ASSERT_EQ(0, vhc_log_sync(d, 0, d->mem_iova, d->mem_size, bits, NULL));
 	pin = (__u64)(self->sc.in - (__u8 *)d->mem) / GP_PAGE;
 	pout = (__u64)(self->sc.out - (__u8 *)d->mem) / GP_PAGE;
-	EXPECT_TRUE(bits[pin / 64] >> (pin % 64) & 1);
-	EXPECT_FALSE(bits[pout / 64] >> (pout % 64) & 1);
+	EXPECT_EQ(1, (int)(bits[pin / 64] >> (pin % 64) & 1));
+	EXPECT_EQ(0, (int)(bits[pout / 64] >> (pout % 64) & 1));
 	ASSERT_EQ(0, vhc_log_stop(d, 0));
 }
 

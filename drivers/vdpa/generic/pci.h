@@ -141,9 +141,14 @@ struct gpci_ringmap {
  * @fast: kick_vq relays and the queue's interrupt handler completes
  *	(pci_shadow.c, "the fast path"); set only by the worker, cleared by
  *	every other holder of &gpci_dev.shadow_lock (gpci_shadow_lock())
+ * @stat_relayed: chains relayed to the card since dev_add
+ * @stat_completed: chains the card used since dev_add
+ * @stat_fast: kicks and interrupts done on the fast path since dev_add
+ * @stat_worker: runs of the worker for this queue since dev_add
  *
  * Everything is protected by &gpci_dev.shadow_lock, except while @fast:
- * then the positions, both rings and the free list are @lock's.
+ * then the positions, both rings, the free list and the counters are
+ * @lock's.  The counters are read without either (vendor statistics).
  */
 struct gpci_svq {
 	struct vringh vrh;
@@ -175,6 +180,10 @@ struct gpci_svq {
 	bool relay;
 	spinlock_t lock; /* the fast path's: rings, positions, @fast */
 	bool fast;
+	u64 stat_relayed;
+	u64 stat_completed;
+	u64 stat_fast;
+	u64 stat_worker;
 };
 
 #define GPCI_SVQ_FREE	0xffff

@@ -79,6 +79,15 @@ void gpci_log(struct gpci_dev *gd, u64 iova, u64 len)
 	rcu_read_unlock();
 }
 
+/*
+ * Queue statistics: one writer at a time (&gpci_svq.lock or shadow_lock),
+ * lockless readers (gpci_get_vendor_vq_stats()).
+ */
+static void gpci_stat_add(u64 *stat, u64 n)
+{
+	WRITE_ONCE(*stat, *stat + n);
+}
+
 /* What re-enabling the driver's notifications wrote (vring holds IOVAs). */
 static void gpci_log_notify(struct gpci_dev *gd, struct gpci_svq *s)
 {
@@ -505,8 +514,10 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx, bool atomic)
 		}
 		published++;
 	}
-	if (published)
+	if (published) {
 		gpci_svq_publish(gd, idx, old);
+		gpci_stat_add(&s->stat_relayed, published);
+	}
 	return ret;
 }
 
@@ -611,7 +622,7 @@ static void gpci_log_used(struct gpci_dev *gd, const struct vring *vr,
  * Hand what the card used back to the driver; @notify: the driver asks to
  * be told (the caller runs its callback, outside any spinlock).
  */
-static int gpci_svq_complete(struct gpci_dev *gd, u16 idx, bool *notify)
+static int __gpci_svq_complete(struct gpci_dev *gd, u16 idx, bool *notify)
 {
 	struct gpci_svq *s = &gd->vqs[idx].svq;
 	const struct vring *vr = &s->vrh.vring;
@@ -686,6 +697,18 @@ again:
 out_log:
 	/* What was handed back before the fault is the driver's. */
 	gpci_log_used(gd, vr, first, done);
+	return ret;
+}
+
+/* __gpci_svq_complete(), counted (whatever it got to before a fault). */
+static int gpci_svq_complete(struct gpci_dev *gd, u16 idx, bool *notify)
+{
+	struct gpci_svq *s = &gd->vqs[idx].svq;
+	u16 before = s->last_used;
+	int ret;
+
+	ret = __gpci_svq_complete(gd, idx, notify);
+	gpci_stat_add(&s->stat_completed, (u16)(s->last_used - before));
 	return ret;
 }
 
@@ -823,6 +846,8 @@ static bool gpci_svq_fast(struct gpci_dev *gd, u16 idx, bool complete,
 		ret = gpci_svq_relay(gd, idx, true);
 	if (ret)
 		WRITE_ONCE(s->fast, false);
+	else
+		gpci_stat_add(&s->stat_fast, 1);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return !ret;
 }
@@ -885,6 +910,7 @@ static void gpci_shadow_run(struct gpci_dev *gd, u16 i)
 	if (gd->suspended || !s->active ||
 	    (!gd->shadow && (!s->relay || s->load)))
 		return;
+	gpci_stat_add(&s->stat_worker, 1);
 	/*
 	 * Through the queue's lock even when the flag reads off: the fast
 	 * path that turned it off may still be inside, and taking the lock

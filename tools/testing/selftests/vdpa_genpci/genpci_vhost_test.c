@@ -136,6 +136,21 @@ FIXTURE_TEARDOWN(gp_net)
 	gp_ports_teardown(self->port, 2);
 }
 
+/*
+ * Start both ports' rings and send one round of frames from @a to @b, all
+ * delivered; @tx_done: how many.
+ */
+static void gp_pair_up(struct __test_metadata *_metadata, struct net_port *a,
+		       struct net_port *b, unsigned int *tx_done)
+{
+	struct net_rx_stats st;
+
+	ASSERT_EQ(0, net_start(a, NET_RING));
+	ASSERT_EQ(0, net_start(b, NET_RING));
+	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, tx_done);
+	net_expect_all(_metadata, &st, *tx_done);
+}
+
 /* Frames through both cards' DMA, both ways, unicast and broadcast. */
 TEST_F(gp_net, frames)
 {
@@ -165,19 +180,12 @@ TEST_F(gp_net, frames)
 TEST_F(gp_net, restart)
 {
 	struct net_port *a = &self->port[0], *b = &self->port[1];
-	struct net_rx_stats st;
 	unsigned int tx_done;
 
 	if (_metadata->skip)
 		return;
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
+	gp_pair_up(_metadata, a, b, &tx_done);
+	gp_pair_up(_metadata, a, b, &tx_done);
 }
 
 /*
@@ -231,10 +239,7 @@ TEST_F(gp_net, iova_top)
 		return;
 	a->dev.mem_iova = (a->dev.iova_last + 1 - NET_MEM_SIZE) & ~4095ULL;
 	b->dev.mem_iova = (b->dev.iova_last + 1 - NET_MEM_SIZE) & ~4095ULL;
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
+	gp_pair_up(_metadata, a, b, &tx_done);
 	net_xfer(_metadata, b, a, a->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 }
@@ -394,10 +399,7 @@ TEST_F(gp_net, shadow_log)
 		return;
 	if (!variant->dirty_log)
 		SKIP(return, "dirty logging is vdpa_migrate's");
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
+	gp_pair_up(_metadata, a, b, &tx_done);
 	a_sent += tx_done;
 	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
 
@@ -456,6 +458,84 @@ TEST_F(gp_net, shadow_log)
 	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
 	net_expect_all(_metadata, &st, tx_done);
 	EXPECT_ERRNO(EOPNOTSUPP, vht_ioctl(&a->dev, VHOST_GET_VRING_BASE, &s));
+}
+
+/*
+ * Vendor statistic @key of queue @qidx of vDPA device @dev, from
+ * `vdpa -j dev vstats show` (the JSON has "key":value); -1 if the tool
+ * printed none (it exits 0 after an error, which it prints instead).
+ */
+static long long gp_vstat(const char *dev, unsigned int qidx, const char *key)
+{
+	char cmd[128], out[1024], pat[64];
+	long long val = -1;
+	const char *at;
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "vdpa -j dev vstats show %s qidx %u 2>/dev/null", dev, qidx);
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	if (pclose(f))
+		return -1;
+	at = strstr(out, pat);
+	if (at && sscanf(at + strlen(pat), "%lld", &val) != 1)
+		val = -1;
+	return val;
+}
+
+/*
+ * Per-queue counters (vendor statistics): none move in direct mode; on
+ * shadow rings every frame is a chain relayed and then used, and a queue
+ * in steady state runs on the fast path, not the worker.  A queue past
+ * the device's is refused.
+ */
+TEST_F(gp_net, vstats)
+{
+	struct net_port *a = &self->port[0], *b = &self->port[1];
+	long long relayed, completed, fast, worker, rx_done;
+	unsigned int tx_done, sent = 0, k;
+	struct net_rx_stats st;
+
+	if (_metadata->skip)
+		return;
+	gp_pair_up(_metadata, a, b, &tx_done);
+	ASSERT_EQ(0, gp_vstat(a->name, NET_TX_Q, "shadow_relayed"));
+	EXPECT_EQ(0, gp_vstat(a->name, NET_TX_Q, "fast_path_runs"));
+	EXPECT_EQ(0, gp_vstat(b->name, NET_RX_Q, "shadow_completed"));
+	EXPECT_EQ(-1, gp_vstat(a->name, a->dev.nvqs, "shadow_relayed"));
+	if (!variant->dirty_log)
+		SKIP(return, "shadow rings need vdpa_migrate's dirty log");
+
+	ASSERT_EQ(0, gp_log_start(a));
+	ASSERT_EQ(0, gp_log_start(b));
+	for (k = 0; k < 4; k++) {
+		net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
+		net_expect_all(_metadata, &st, tx_done);
+		sent += tx_done;
+	}
+	relayed = gp_vstat(a->name, NET_TX_Q, "shadow_relayed");
+	completed = gp_vstat(a->name, NET_TX_Q, "shadow_completed");
+	fast = gp_vstat(a->name, NET_TX_Q, "fast_path_runs");
+	worker = gp_vstat(a->name, NET_TX_Q, "worker_runs");
+	rx_done = gp_vstat(b->name, NET_RX_Q, "shadow_completed");
+	TH_LOG("A's TX: %lld relayed, %lld used, %lld fast, %lld worker",
+	       relayed, completed, fast, worker);
+	TH_LOG("B's RX: %lld used; %u frames sent", rx_done, sent);
+	/* Each frame one chain; TX completions may trail the receiver. */
+	EXPECT_EQ((long long)sent, relayed);
+	EXPECT_GE(relayed, completed);
+	EXPECT_LE(0, completed);
+	EXPECT_EQ((long long)sent, rx_done);
+	EXPECT_LT(0, fast);
+	EXPECT_LE(0, worker);
+	ASSERT_EQ(0, vhc_log_stop(&a->dev, 0));
+	ASSERT_EQ(0, vhc_log_stop(&b->dev, 0));
 }
 
 /*
@@ -1051,10 +1131,7 @@ TEST_F(gp_mig, migrate_traffic)
 	ASSERT_EQ(0, vhc_mig_info(&a->dev, &info));
 	ASSERT_EQ(VDPA_MIG_CAP_STATE | VDPA_MIG_CAP_TYPE_STATE |
 		  VDPA_MIG_CAP_INFLIGHT | VDPA_MIG_CAP_DIRTY_LOG, info.caps);
-	ASSERT_EQ(0, net_start(a, NET_RING));
-	ASSERT_EQ(0, net_start(b, NET_RING));
-	net_xfer(_metadata, a, b, b->mac, NET_WAIT_MS, &st, &tx_done);
-	net_expect_all(_metadata, &st, tx_done);
+	gp_pair_up(_metadata, a, b, &tx_done);
 
 	ASSERT_EQ(0, gp_log_start(a));
 	net_send_all(_metadata, a, b->mac);

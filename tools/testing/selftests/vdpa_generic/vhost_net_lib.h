@@ -232,22 +232,21 @@ struct net_rx_stats {
 	__u64 seen;	/* bitmap of sequence numbers, NET_FRAMES <= 64 */
 };
 
-/* Check one received buffer; count it in @st. */
-static inline void net_check_rx(struct __test_metadata *_metadata,
-				const struct net_port *rxp,
-				const struct net_port *txp, const __u8 *dst,
-				const __u8 *buf, __u32 len,
-				struct net_rx_stats *st)
+/*
+ * Check one received buffer: a probe from @txp to @dst with a sequence
+ * number below @max, intact.  Return the sequence number, or -1 (logged).
+ */
+static inline long net_probe_seq(struct __test_metadata *_metadata,
+				 const struct net_port *txp, const __u8 *dst,
+				 const __u8 *buf, __u32 len, __u32 max)
 {
 	const __u8 *frame = buf + NET_HDR_LEN;
 	__u32 seq, plen, eth = net_eth_len(txp);
 	const struct net_probe *probe;
 
-	(void)rxp;
 	if (len < NET_HDR_LEN + eth + sizeof(*probe)) {
 		TH_LOG("short frame: %u bytes", len);
-		st->bad++;
-		return;
+		return -1;
 	}
 	probe = (const struct net_probe *)(frame + eth);
 	seq = ntohl(probe->seq);
@@ -258,11 +257,27 @@ static inline void net_check_rx(struct __test_metadata *_metadata,
 			  txp->vid)) ||
 	    frame[eth - 2] != NET_ETHERTYPE >> 8 ||
 	    frame[eth - 1] != (NET_ETHERTYPE & 0xff) ||
-	    ntohl(probe->magic) != NET_MAGIC || seq >= NET_FRAMES ||
+	    ntohl(probe->magic) != NET_MAGIC || seq >= max ||
 	    plen != net_plen(seq) ||
 	    len != NET_HDR_LEN + eth + sizeof(*probe) + plen ||
 	    ntohl(probe->csum) != net_fnv1a((const __u8 *)(probe + 1), plen)) {
 		TH_LOG("corrupt frame: len %u seq %u plen %u", len, seq, plen);
+		return -1;
+	}
+	return seq;
+}
+
+/* Check one received buffer; count it in @st. */
+static inline void net_check_rx(struct __test_metadata *_metadata,
+				const struct net_port *rxp,
+				const struct net_port *txp, const __u8 *dst,
+				const __u8 *buf, __u32 len,
+				struct net_rx_stats *st)
+{
+	long seq = net_probe_seq(_metadata, txp, dst, buf, len, NET_FRAMES);
+
+	(void)rxp;
+	if (seq < 0) {
 		st->bad++;
 		return;
 	}

@@ -419,6 +419,17 @@ static int gpci_svq_relay_packed(struct gpci_dev *gd, struct gpci_svq *s,
 }
 
 /*
+ * The driver need not kick for a while.  With EVENT_IDX that writes
+ * nothing (avail_event just stays behind), so there is nothing to log.
+ */
+static void gpci_svq_notify_off(struct gpci_dev *gd, struct gpci_svq *s)
+{
+	gpci_ring_notify_disable(gd, s);
+	if (!s->vrh.event_indices)
+		gpci_log_notify(gd, s);
+}
+
+/*
  * Half our descriptors or more are with the card: it completes one of
  * them, with an interrupt, before it can run short.
  */
@@ -482,16 +493,14 @@ static int gpci_svq_relay(struct gpci_dev *gd, u16 idx, bool atomic)
 			 * completion finds less and asks for kicks again.
 			 */
 			if (gpci_svq_holds_much(s)) {
-				gpci_ring_notify_disable(gd, s);
-				gpci_log_notify(gd, s);
+				gpci_svq_notify_off(gd, s);
 				break;
 			}
 			quiet = gpci_ring_notify_enable(gd, s);
 			gpci_log_notify(gd, s);
 			if (quiet)
 				break;
-			gpci_ring_notify_disable(gd, s);
-			gpci_log_notify(gd, s);
+			gpci_svq_notify_off(gd, s);
 			continue;
 		}
 		if (s->riov.used + s->wiov.used > s->vrh.vring.num) {

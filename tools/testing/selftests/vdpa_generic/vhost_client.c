@@ -84,7 +84,12 @@ static void vhc_sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-static long long vhc_now_ms(void)
+/**
+ * vhc_now_ms() - CLOCK_MONOTONIC in milliseconds, for deadlines
+ *
+ * Return: milliseconds since an arbitrary start.
+ */
+long long vhc_now_ms(void)
 {
 	struct timespec ts;
 

@@ -170,6 +170,7 @@ bool vhc_mgmtdev_present(const char *mgmtdev);
 int vhc_vdpa_add(const char *mgmtdev, const char *name, const char *extra);
 int vhc_vdpa_del(const char *name);
 int vhc_use(const char *driver);
+long long vhc_now_ms(void);
 bool vhc_driver_present(const char *driver);
 void vhc_node_path(char *buf, size_t len, int minor);
 int vhc_bind(const char *name);

@@ -320,15 +320,12 @@ static inline void net_collect(struct __test_metadata *_metadata,
 			       struct net_rx_stats *st, unsigned int *tx_done)
 {
 	struct vhc_vq *rx = &rxp->dev.vqs[NET_RX_Q];
-	long long deadline;
-	struct timespec ts;
+	long long deadline = vhc_now_ms() + wait_ms;
 	__u32 id, len;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
 	*tx_done = 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + wait_ms;
 	for (;;) {
 		ret = net_reap_tx(txp);
 		ASSERT_LE(0, ret);
@@ -336,8 +333,7 @@ static inline void net_collect(struct __test_metadata *_metadata,
 		if (st->frames + st->bad >= NET_FRAMES &&
 		    *tx_done >= NET_FRAMES)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 >= deadline)
+		if (vhc_now_ms() >= deadline)
 			break;
 		ret = vhc_vq_wait_used(rx, &id, &len, 50);
 		if (ret == -ETIMEDOUT)

@@ -1228,14 +1228,6 @@ static void gp_stream_wait(struct net_port *x, struct net_port *y)
 			return;
 }
 
-static long long gp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * Migration under load both ways: A and B stream probes at each other as
  * fast as their rings go; halfway A stops (on shadow rings), is saved and
@@ -1260,20 +1252,20 @@ TEST_F(gp_mig, stream_both_ways)
 		return;
 	gp_pair_up(_metadata, a, b, &tx_done);
 	ASSERT_EQ(0, gp_log_start(a));
-	deadline = gp_now_ms() + 6 * NET_WAIT_MS;
-	while (gp_now_ms() < deadline) {
+	deadline = vhc_now_ms() + 6 * NET_WAIT_MS;
+	while (vhc_now_ms() < deadline) {
 		__u32 before = sa.rx + sb.rx + sa.tx_done + sb.tx_done;
 
 		gp_stream_step(_metadata, &sa);
 		gp_stream_step(_metadata, &sb);
 		if (sa.p == a && sa.next >= GP_STREAM_FRAMES / 2 &&
 		    sb.next >= GP_STREAM_FRAMES / 2) {
-			t0 = gp_now_ms();
+			t0 = vhc_now_ms();
 			ASSERT_EQ(0, vhc_mig_set_state(&a->dev,
 						       VDPA_MIG_STATE_SAVING));
 			ASSERT_EQ(0, vhc_mig_save(&a->dev, &blob, &len));
 			gp_mig_move(_metadata, a, c, blob, len);
-			stop_ms = gp_now_ms() - t0;
+			stop_ms = vhc_now_ms() - t0;
 			sa.p = c;
 			/* C takes over A's rings: its TX chains in flight. */
 			ASSERT_EQ(0, vhc_vq_kick(&c->dev.vqs[NET_TX_Q]));
@@ -1287,8 +1279,8 @@ TEST_F(gp_mig, stream_both_ways)
 			if (sa.rx + sb.rx + sa.tx_done + sb.tx_done != before)
 				quiet = 0;
 			else if (!quiet)
-				quiet = gp_now_ms();
-			else if (gp_now_ms() - quiet > 500)
+				quiet = vhc_now_ms();
+			else if (vhc_now_ms() - quiet > 500)
 				break;
 		}
 		gp_stream_wait(sa.p, sb.p);

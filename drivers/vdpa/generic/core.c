@@ -21,6 +21,7 @@
 #include <linux/virtio_config.h>
 
 #include "vdpa_gen.h"
+#include "hold.h"
 
 /* Upper bound of IOTLB entries per address space a user may create. */
 #define VDPA_GEN_IOTLB_LIMIT	65536
@@ -1480,6 +1481,7 @@ static int __init vdpa_gen_init(void)
 
 static void __exit vdpa_gen_exit(void)
 {
+	vdpa_gen_hold_release_all();
 	destroy_workqueue(vdpa_gen_wq);
 }
 

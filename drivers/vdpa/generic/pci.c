@@ -72,6 +72,8 @@
 	 BIT_ULL(GPCI_F_NOTIF_CONFIG_DATA) | BIT_ULL(GPCI_F_RING_RESET) | \
 	 BIT_ULL(GPCI_F_ADMIN_VQ))
 
+static void gpci_init_domain(struct gpci_dev *gd);
+
 static struct gpci_vq *gpci_vq(struct vdpa_device *vdpa, u16 idx)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
@@ -245,7 +247,7 @@ static void gpci_vq_start(struct gpci_dev *gd, u16 idx, bool ours)
 		vp_modern_queue_address(card, idx, vq->desc_area,
 					vq->driver_area, vq->device_area);
 	if (vp_modern_queue_vector(card, idx, vec) != vec)
-		dev_warn(&gd->vdpa.dev, "queue %u: card refused vector %u\n",
+		dev_warn(&gd->vdpa->dev, "queue %u: card refused vector %u\n",
 			 idx, vec);
 	vp_modern_set_queue_enable(card, idx, true);
 }
@@ -316,7 +318,7 @@ int gpci_card_reset(struct gpci_dev *gd)
 	vp_modern_set_status(card, 0);
 	while ((st = vp_modern_get_status(card)) != 0) {
 		if (st == 0xff || time_after(jiffies, timeout)) {
-			dev_err(&gd->vdpa.dev, "card did not reset (status %#x)\n",
+			dev_err(&gd->vdpa->dev, "card did not reset (status %#x)\n",
 				st);
 			return -ETIMEDOUT;
 		}
@@ -350,9 +352,8 @@ static void gpci_forget_callbacks(struct gpci_dev *gd)
 }
 
 /* The driver's reset: the card's, and back to direct mode. */
-static int gpci_reset(struct vdpa_device *vdpa)
+static int gpci_do_reset(struct gpci_dev *gd)
 {
-	struct gpci_dev *gd = to_gpci(vdpa);
 	int ret;
 
 	gpci_shadow_disarm(gd);
@@ -379,7 +380,17 @@ static int gpci_reset(struct vdpa_device *vdpa)
 	mutex_lock(&gd->map_lock);
 	gpci_maybe_detach(gd);
 	mutex_unlock(&gd->map_lock);
+	/* Adopted under a running driver: the domain is tried only now. */
+	if (gd->domain_later) {
+		gd->domain_later = false;
+		gpci_init_domain(gd);
+	}
 	return 0;
+}
+
+static int gpci_reset(struct vdpa_device *vdpa)
+{
+	return gpci_do_reset(to_gpci(vdpa));
 }
 
 static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
@@ -388,7 +399,7 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 
 	if (!status) {
-		gpci_reset(vdpa);
+		gpci_do_reset(gd);
 		return;
 	}
 	if (READ_ONCE(gd->shadow)) {
@@ -725,10 +736,9 @@ static bool gpci_config_range_ok(struct gpci_dev *gd, unsigned int offset,
 }
 
 /* Reread until the card's generation shows nothing changed meanwhile. */
-static void gpci_get_config(struct vdpa_device *vdpa, unsigned int offset,
-			    void *buf, unsigned int len)
+static void gpci_read_config(struct gpci_dev *gd, unsigned int offset,
+			     void *buf, unsigned int len)
 {
-	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	u8 *p = buf;
 	u32 gen;
@@ -742,6 +752,12 @@ static void gpci_get_config(struct vdpa_device *vdpa, unsigned int offset,
 		for (unsigned int i = 0; i < len; i++)
 			p[i] = ioread8(card->device + offset + i);
 	} while (gen != vp_modern_generation(card));
+}
+
+static void gpci_get_config(struct vdpa_device *vdpa, unsigned int offset,
+			    void *buf, unsigned int len)
+{
+	gpci_read_config(to_gpci(vdpa), offset, buf, len);
 }
 
 static void gpci_set_config(struct vdpa_device *vdpa, unsigned int offset,
@@ -994,23 +1010,14 @@ static void gpci_init_domain(struct gpci_dev *gd)
 /* ---- lifetime ------------------------------------------------------------ */
 
 /*
- * Give back what the device took of the function: called once the device
- * is off the bus (or never made it there), while the function is still
- * ours.  The card stops DMA before its maps and interrupts go away.
+ * What the function gives the device and takes back with it: interrupts
+ * and doorbells.  Also what a module that unloads under a running driver
+ * gives back (gpci_park()), so nothing here touches the card's state.
  */
-static void gpci_teardown(struct gpci_dev *gd)
+static void gpci_release_card(struct gpci_dev *gd)
 {
 	struct gpci_mgmt *gm = gd->gm;
 
-	gpci_reset(&gd->vdpa);
-	if (gd->domain) {
-		mutex_lock(&gd->map_lock);
-		gpci_unmap_range(gd, 0, ULLONG_MAX);
-		gpci_maybe_detach(gd);
-		mutex_unlock(&gd->map_lock);
-		iommu_domain_free(gd->domain);
-		gd->domain = NULL;
-	}
 	gpci_free_irqs(gd);
 	/* A handler that ran before the IRQs went may have queued it. */
 	cancel_work_sync(&gd->shadow_work);
@@ -1021,13 +1028,28 @@ static void gpci_teardown(struct gpci_dev *gd)
 	}
 }
 
-/* Memory only: the function may be gone by the last reference. */
-static void gpci_free(struct vdpa_device *vdpa)
+/*
+ * Give back what the device took of the function: called once the device
+ * is off the bus (or never made it there), while the function is still
+ * ours.  The card stops DMA before its maps and interrupts go away.
+ */
+static void gpci_teardown(struct gpci_dev *gd)
 {
-	struct gpci_dev *gd = to_gpci(vdpa);
+	gpci_do_reset(gd);
+	if (gd->domain) {
+		mutex_lock(&gd->map_lock);
+		gpci_unmap_range(gd, 0, ULLONG_MAX);
+		gpci_maybe_detach(gd);
+		mutex_unlock(&gd->map_lock);
+		iommu_domain_free(gd->domain);
+		gd->domain = NULL;
+	}
+	gpci_release_card(gd);
+}
 
-	if (!gd->gm)
-		return;		/* vdpa_alloc_device() failed half way */
+/* Memory only, once no op and no handler can reach @gd. */
+static void gpci_free(struct gpci_dev *gd)
+{
 	gpci_free_resv(gd);
 	vhost_iotlb_free(gd->iotlb);
 	kfree(gd->vqs);
@@ -1036,6 +1058,7 @@ static void gpci_free(struct vdpa_device *vdpa)
 	kfree(gd->netc);
 	mutex_destroy(&gd->shadow_lock);
 	mutex_destroy(&gd->map_lock);
+	kfree(gd);
 }
 
 static const struct vdpa_config_ops gpci_ops = {
@@ -1069,7 +1092,6 @@ static const struct vdpa_config_ops gpci_ops = {
 	.get_iova_range = gpci_get_iova_range,
 	.dma_map = gpci_dma_map,
 	.dma_unmap = gpci_dma_unmap,
-	.free = gpci_free,
 };
 
 static u64 gpci_card_features(struct gpci_mgmt *gm)
@@ -1077,28 +1099,23 @@ static u64 gpci_card_features(struct gpci_mgmt *gm)
 	return vp_modern_get_features(&gm->mdev) & ~GPCI_FEATURES_HIDDEN;
 }
 
-static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
-			const struct vdpa_dev_set_config *cfg)
+/*
+ * Our side of @vdpa on function @gm: memory, doorbells and interrupts.  A
+ * new device (!@adopt) gets a quiet card first and its IOMMU domain; an
+ * adopted one keeps its card running and tries the domain at its first
+ * reset (attaching one now would pull the DMA API's mappings from under
+ * the running driver).
+ */
+static struct gpci_dev *gpci_dev_create(struct gpci_mgmt *gm,
+					struct vdpa_device *vdpa,
+					u64 features, bool adopt)
 {
-	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
-	struct device *dev = &gm->pdev->dev;
-	u64 features = gpci_card_features(gm);
 	struct gpci_dev *gd;
-	int ret;
+	int ret = -ENOMEM;
 
-	if (gm->gdev)
-		return -EBUSY;	/* one vDPA device per function */
-	if (cfg->mask & BIT_ULL(VDPA_ATTR_DEV_FEATURES)) {
-		if (cfg->device_features & ~features ||
-		    !(cfg->device_features & BIT_ULL(VIRTIO_F_VERSION_1)))
-			return -EINVAL;
-		features = cfg->device_features;
-	}
-
-	gd = vdpa_alloc_device(struct gpci_dev, vdpa, dev, &gpci_ops, 1, 1,
-			       name, false);
-	if (IS_ERR(gd))
-		return PTR_ERR(gd);
+	gd = kzalloc(sizeof(*gd), GFP_KERNEL);
+	if (!gd)
+		return ERR_PTR(-ENOMEM);
 	mutex_init(&gd->map_lock);
 	spin_lock_init(&gd->iotlb_lock);
 	spin_lock_init(&gd->config_lock);
@@ -1106,24 +1123,23 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	INIT_LIST_HEAD(&gd->resv);
 	gd->config_irq = -1;
 	gd->shared_irq = -1;
+	gd->vdpa = vdpa;
 	gd->gm = gm;
 	gd->device_features = features;
 	gd->nvqs = vp_modern_get_num_queues(&gm->mdev);
 
-	ret = -ENOMEM;
 	gd->iotlb = vhost_iotlb_alloc(GPCI_IOTLB_LIMIT, 0);
 	if (!gd->iotlb)
-		goto err_put;
+		goto err_free;
 	gd->vqs = kcalloc(gd->nvqs, sizeof(*gd->vqs), GFP_KERNEL);
 	if (!gd->vqs)
-		goto err_put;
+		goto err_free;
 	if (gm->config_size) {
 		gd->cfg_written = kzalloc(gm->config_size, GFP_KERNEL);
 		gd->cfg_mask = bitmap_zalloc(gm->config_size, GFP_KERNEL);
 		if (!gd->cfg_written || !gd->cfg_mask)
-			goto err_put;
+			goto err_free;
 	}
-	/* From here on gpci_teardown() undoes whatever was set up. */
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_vq *vq = &gd->vqs[i];
 
@@ -1134,12 +1150,14 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	}
 	ret = gpci_net_init(gd);
 	if (ret)
-		goto err_teardown;
+		goto err_free;
 	/* Quiet card before vectors and doorbells are set up. */
-	ret = gpci_reset(&gd->vdpa);
-	if (ret)
-		goto err_teardown;
-	gd->vq_num_max = gpci_read_vq_num_max(gd);
+	if (!adopt) {
+		ret = gpci_do_reset(gd);
+		if (ret)
+			goto err_release;
+		gd->vq_num_max = gpci_read_vq_num_max(gd);
+	}
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		struct gpci_vq *vq = &gd->vqs[i];
 
@@ -1147,20 +1165,67 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 						     &vq->notify_pa);
 		if (!vq->notify) {
 			ret = -EIO;
-			goto err_teardown;
+			goto err_release;
 		}
 	}
 	ret = gpci_request_irqs(gd);
 	if (ret)
-		goto err_teardown;
-	gpci_init_domain(gd);
+		goto err_release;
+	if (adopt)
+		gd->domain_later = true;
+	else
+		gpci_init_domain(gd);
+	return gd;
 
-	gd->vdpa.dma_dev = dev;
-	gd->vdpa.mdev = mgmt;
-	ret = vdpa_migrate_ops_register(&gd->vdpa, &gpci_mig_ops);
+err_release:
+	gpci_release_card(gd);
+err_free:
+	gpci_free(gd);
+	return ERR_PTR(ret);
+}
+
+static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
+			const struct vdpa_dev_set_config *cfg)
+{
+	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
+	struct device *dev = &gm->pdev->dev;
+	u64 features = gpci_card_features(gm);
+	struct vdpa_device *vdpa;
+	struct gpci_dev *gd;
+	int ret;
+
+	if (cfg->mask & BIT_ULL(VDPA_ATTR_DEV_FEATURES)) {
+		if (cfg->device_features & ~features ||
+		    !(cfg->device_features & BIT_ULL(VIRTIO_F_VERSION_1)))
+			return -EINVAL;
+		features = cfg->device_features;
+	}
+	mutex_lock(&gm->lock);
+	ret = -EBUSY;	/* one vDPA device per function */
+	if (gm->gdev)
+		goto err_unlock;
+
+	vdpa = vdpa_gen_hold_alloc(dev, name, vp_modern_get_num_queues(&gm->mdev),
+				   gm->mdev.id.device, gm->mdev.id.vendor,
+				   gm->config_size);
+	if (IS_ERR(vdpa)) {
+		ret = PTR_ERR(vdpa);
+		goto err_unlock;
+	}
+	gd = gpci_dev_create(gm, vdpa, features, false);
+	if (IS_ERR(gd)) {
+		ret = PTR_ERR(gd);
+		goto err_put;
+	}
+	vdpa->dma_dev = dev;
+	vdpa->mdev = mgmt;
+	ret = vdpa_gen_hold_attach(vdpa, &gpci_ops, gd, NULL);
 	if (ret)
 		goto err_teardown;
-	ret = _vdpa_register_device(&gd->vdpa, gd->nvqs);
+	ret = vdpa_migrate_ops_register(vdpa, &gpci_mig_ops);
+	if (ret)
+		goto err_detach;
+	ret = _vdpa_register_device(vdpa, gd->nvqs);
 	if (ret)
 		goto err_mig_ops;
 	gm->gdev = gd;
@@ -1168,35 +1233,280 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 		 name, gm->mdev.id.device, gd->nvqs, gd->nvec,
 		 gd->domain ? "own IOMMU domain for user-space drivers" :
 		 "in-kernel drivers only (no IOMMU or no ACCESS_PLATFORM)");
+	mutex_unlock(&gm->lock);
 	return 0;
 
 err_mig_ops:
-	vdpa_migrate_ops_unregister(&gd->vdpa);
+	vdpa_migrate_ops_unregister(vdpa);
+err_detach:
+	vdpa_gen_hold_detach(vdpa, NULL);
 err_teardown:
 	gpci_teardown(gd);
+	gpci_free(gd);
 err_put:
-	put_device(&gd->vdpa.dev);
+	put_device(&vdpa->dev);
+err_unlock:
+	mutex_unlock(&gm->lock);
 	return ret;
+}
+
+/*
+ * gm->lock held: delete @gd's device, from the vdpa core's dev_del
+ * (@core_locked: under its device lock) or from our own probe.
+ */
+static void gpci_delete(struct gpci_mgmt *gm, struct gpci_dev *gd,
+			bool core_locked)
+{
+	struct vdpa_device *vdpa = gd->vdpa;
+
+	/* Unregistering may drop the last reference: keep one to tear down. */
+	get_device(&vdpa->dev);
+	if (core_locked)
+		_vdpa_unregister_device(vdpa);
+	else
+		vdpa_unregister_device(vdpa);
+	vdpa_migrate_ops_unregister(vdpa);
+	/* Whatever still holds a reference now reaches a device that is gone. */
+	vdpa_gen_hold_detach(vdpa, NULL);
+	gpci_teardown(gd);
+	gpci_free(gd);
+	gm->gdev = NULL;
+	put_device(&vdpa->dev);
 }
 
 static void gpci_dev_del(struct vdpa_mgmt_dev *mgmt, struct vdpa_device *vdpa)
 {
 	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
-	struct gpci_dev *gd = to_gpci(vdpa);
+	struct gpci_dev *gd;
 
-	/* Unregistering may drop the last reference: keep one to tear down. */
-	get_device(&vdpa->dev);
-	_vdpa_unregister_device(vdpa);
-	vdpa_migrate_ops_unregister(vdpa);
-	gpci_teardown(gd);
-	gm->gdev = NULL;
-	put_device(&vdpa->dev);
+	mutex_lock(&gm->lock);
+	gd = gm->gdev;
+	if (!gd || gd->vdpa != vdpa) {
+		/* Held for the next module meanwhile (gpci_remove()). */
+		mutex_unlock(&gm->lock);
+		return;
+	}
+	gpci_delete(gm, gd, true);
+	mutex_unlock(&gm->lock);
 }
 
 static const struct vdpa_mgmtdev_ops gpci_mgmt_ops = {
 	.dev_add = gpci_dev_add,
 	.dev_del = gpci_dev_del,
 };
+
+/* ---- hot upgrade under an in-kernel driver ---------------------------------- */
+
+static bool hold_on_unload = true;
+module_param(hold_on_unload, bool, 0644);
+MODULE_PARM_DESC(hold_on_unload,
+		 "keep devices an in-kernel driver runs when the module unloads, for the next one to adopt (default: on)");
+
+/*
+ * At module unload, a device an in-kernel driver (virtio_vdpa) runs in
+ * direct mode is held, not deleted: the card needs nothing of ours to
+ * move data, the driver's rings and buffers are mapped by the DMA API of
+ * the function, which stays enabled.  User-space drivers have their own
+ * way (save the state, reload, load it); a plain unbind deletes.
+ */
+static bool gpci_holdable(struct gpci_dev *gd)
+{
+	u8 status = vp_modern_get_status(gpci_card(gd));
+
+	if (!hold_on_unload || module_is_live(THIS_MODULE) ||
+	    !(status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    status & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED) ||
+	    gpci_user_driver(gd))
+		return false;
+	gpci_shadow_lock(gd);
+	status = !gd->shadow && !gd->shadow_pending && !gd->suspended;
+	for (u16 i = 0; i < gd->nvqs; i++)
+		status = status && !gd->vqs[i].svq.relay;
+	mutex_unlock(&gd->shadow_lock);
+	return status;
+}
+
+/* What the hold answers with until the next module adopts the device. */
+static void gpci_snapshot(struct gpci_dev *gd, struct vdpa_gen_hold_state *st)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+	unsigned long flags;
+
+	st->device_features = gd->device_features;
+	st->driver_features = gd->driver_features;
+	st->status = vp_modern_get_status(card);
+	st->generation = vp_modern_generation(card);
+	st->vq_num_max = gd->vq_num_max;
+	st->vq_align = SMP_CACHE_BYTES;
+	gpci_read_config(gd, 0, st->config, st->config_size);
+	spin_lock_irqsave(&gd->config_lock, flags);
+	st->config_cb = gd->config_cb;
+	spin_unlock_irqrestore(&gd->config_lock, flags);
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+
+		spin_lock_irqsave(&vq->cb_lock, flags);
+		st->vqs[i].cb = vq->cb;
+		spin_unlock_irqrestore(&vq->cb_lock, flags);
+		st->vqs[i].desc_area = vq->desc_area;
+		st->vqs[i].driver_area = vq->driver_area;
+		st->vqs[i].device_area = vq->device_area;
+		st->vqs[i].num = vq->num;
+		st->vqs[i].ready = vq->enabled;
+	}
+}
+
+/*
+ * Leave @gd's device to the hold: the card keeps running with its
+ * interrupts off (INTx too: pci_free_irq_vectors() turns it back on, and
+ * a line nobody handles would be disabled for every device on it) and
+ * keeps bus mastering.  The vdpa core must not see the device as ours any
+ * more: vdpa_mgmtdev_unregister() deletes the devices of its mgmtdev.
+ */
+static int gpci_park(struct gpci_dev *gd)
+{
+	struct vdpa_device *vdpa = gd->vdpa;
+	struct vdpa_gen_hold_state *st;
+
+	st = vdpa_gen_hold_state_alloc(vdpa);
+	if (!st)
+		return -ENOMEM;
+	gpci_snapshot(gd, st);
+	WRITE_ONCE(vdpa->mdev, NULL);
+	vdpa_migrate_ops_unregister(vdpa);
+	vdpa_gen_hold_detach(vdpa, st);
+	gpci_release_card(gd);
+	pci_intx(gd->gm->pdev, 0);
+	if (gd->domain)
+		iommu_domain_free(gd->domain);	/* never attached: no user */
+	dev_info(&vdpa->dev, "held for the next vdpa_gen_pci (%s)\n",
+		 pci_name(gd->gm->pdev));
+	gd->gm->gdev = NULL;
+	gpci_free(gd);
+	return 0;
+}
+
+/* Take the snapshot's driver state over into @gd. */
+static void gpci_adopt_state(struct gpci_dev *gd,
+			     const struct vdpa_gen_hold_state *st)
+{
+	unsigned long flags;
+
+	gd->vq_num_max = st->vq_num_max;
+	spin_lock_irqsave(&gd->config_lock, flags);
+	gd->config_cb = st->config_cb;
+	spin_unlock_irqrestore(&gd->config_lock, flags);
+	if (st->reset)
+		return;		/* gpci_adopt() reset the card */
+	gd->driver_features = st->driver_features;
+	gd->card_features = gpci_card_driver_features(gd, st->driver_features);
+	/* Its commands went to the card unseen: nothing to replay. */
+	gd->netc_lost = !!gd->netc;
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		struct gpci_vq *vq = &gd->vqs[i];
+
+		spin_lock_irqsave(&vq->cb_lock, flags);
+		vq->cb = st->vqs[i].cb;
+		spin_unlock_irqrestore(&vq->cb_lock, flags);
+		vq->desc_area = st->vqs[i].desc_area;
+		vq->driver_area = st->vqs[i].driver_area;
+		vq->device_area = st->vqs[i].device_area;
+		vq->num = st->vqs[i].num;
+		vq->enabled = st->vqs[i].ready;
+	}
+}
+
+/* MSI-X was off while held: the card's vectors, as gpci_vq_start() sets. */
+static void gpci_adopt_vectors(struct gpci_dev *gd)
+{
+	struct virtio_pci_modern_device *card = gpci_card(gd);
+
+	if (vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) !=
+	    GPCI_CONFIG_VECTOR)
+		dev_warn(&gd->vdpa->dev, "card refused the config vector\n");
+	for (u16 i = 0; i < gd->nvqs; i++) {
+		u16 vec = gpci_vq_vector(gd, i);
+
+		if (gd->vqs[i].enabled && vp_modern_queue_vector(card, i, vec) != vec)
+			dev_warn(&gd->vdpa->dev,
+				 "queue %u: card refused vector %u\n", i, vec);
+	}
+}
+
+/*
+ * A held device of @gm's function: take it over without a reset.  The
+ * card's vectors are programmed again (MSI-X was off meanwhile), then
+ * every ready queue's doorbell is rung and every callback called once,
+ * for the kicks and interrupts that went nowhere while it was held.  A
+ * driver that reset the device meanwhile gets a reset card.
+ */
+static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
+{
+	struct vdpa_gen_hold_state *st;
+	struct gpci_dev *gd;
+	bool was_reset = false;
+	int ret;
+
+	st = vdpa_gen_hold_state_alloc(vdpa);
+	if (!st)
+		return -ENOMEM;
+	vdpa_gen_hold_read(vdpa, st);
+	gd = gpci_dev_create(gm, vdpa, st->device_features, true);
+	if (IS_ERR(gd)) {
+		ret = PTR_ERR(gd);
+		goto err_state;
+	}
+	WRITE_ONCE(vdpa->mdev, &gm->mgmt);
+	ret = vdpa_migrate_ops_register(vdpa, &gpci_mig_ops);
+	if (ret)
+		goto err_mdev;
+	do {
+		if (st->reset && !was_reset) {
+			/* Bus mastering comes back on a quiet card only. */
+			ret = gpci_do_reset(gd);
+			if (ret)
+				goto err_mig_ops;
+			pci_set_master(gm->pdev);
+			was_reset = true;
+		}
+		gpci_adopt_state(gd, st);
+		/* Before the ops are ours: nobody else selects a queue. */
+		if (!was_reset)
+			gpci_adopt_vectors(gd);
+		ret = vdpa_gen_hold_attach(vdpa, &gpci_ops, gd, st);
+		if (ret == -EAGAIN)
+			vdpa_gen_hold_read(vdpa, st);
+	} while (ret == -EAGAIN);
+	if (ret)
+		goto err_mig_ops;
+	gm->gdev = gd;
+	/* What went nowhere while held: kicks, interrupts, config changes. */
+	if (!was_reset) {
+		for (u16 i = 0; i < gd->nvqs; i++) {
+			if (!gd->vqs[i].enabled)
+				continue;
+			iowrite16(i, gd->vqs[i].notify);
+			gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
+		}
+		gpci_run_cb(&gd->config_lock, &gd->config_cb);
+	}
+	dev_info(&vdpa->dev, "adopted by this vdpa_gen_pci (%s)%s\n",
+		 pci_name(gm->pdev), was_reset ? ", reset while held" : "");
+	vdpa_gen_hold_state_free(st);
+	return 0;
+
+err_mig_ops:
+	vdpa_migrate_ops_unregister(vdpa);
+err_mdev:
+	WRITE_ONCE(vdpa->mdev, NULL);
+	gpci_release_card(gd);
+	pci_intx(gm->pdev, 0);
+	gpci_free(gd);
+err_state:
+	vdpa_gen_hold_state_free(st);
+	vdpa_gen_hold_unadopt(vdpa);
+	return ret;
+}
 
 /* ---- PCI driver ---------------------------------------------------------- */
 
@@ -1237,9 +1547,26 @@ static size_t gpci_config_size(const struct virtio_pci_modern_device *card)
 	return min_t(size_t, type, card->device_len);
 }
 
+/*
+ * gm->lock held.  A device this probe adopted but cannot offer (its
+ * mgmtdev did not register): held again (true), or deleted if even that
+ * fails.
+ */
+static bool gpci_unadopt(struct gpci_mgmt *gm)
+{
+	struct gpci_dev *gd = gm->gdev;
+
+	if (!gpci_park(gd))
+		return true;
+	gpci_delete(gm, gd, false);
+	return false;
+}
+
 static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct vdpa_device *held;
 	struct gpci_mgmt *gm;
+	bool ret_held;
 	int ret;
 
 	gm = kzalloc(sizeof(*gm), GFP_KERNEL);
@@ -1247,10 +1574,15 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	gm->pdev = pdev;
 	gm->mdev.pci_dev = pdev;
+	mutex_init(&gm->lock);
 
-	ret = pci_enable_device(pdev);
-	if (ret)
-		goto err_free;
+	/* A held device's function is still enabled and bus-mastering. */
+	held = vdpa_gen_hold_adopt(&pdev->dev);
+	if (!held) {
+		ret = pci_enable_device(pdev);
+		if (ret)
+			goto err_free;
+	}
 	/* Not a modern virtio function (or a transitional one without the
 	 * modern capabilities): not ours.
 	 */
@@ -1262,7 +1594,9 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		ret = -ENODEV;
 		goto err_modern;
 	}
-	pci_set_master(pdev);
+	/* An adopted card gets it back in gpci_adopt(), after any reset. */
+	if (!held)
+		pci_set_master(pdev);
 	gm->config_size = gpci_config_size(&gm->mdev);
 
 	gm->ids[0].device = gm->mdev.id.device;
@@ -1274,20 +1608,38 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	gm->mgmt.supported_features = gpci_card_features(gm);
 	gm->mgmt.max_supported_vqs = vp_modern_get_num_queues(&gm->mdev);
 	pci_set_drvdata(pdev, gm);
+	if (held) {
+		ret = gpci_adopt(gm, held);
+		if (ret)
+			goto err_modern;
+		held = NULL;	/* ours now: unwound like a new device */
+	}
 	ret = vdpa_mgmtdev_register(&gm->mgmt);
 	if (ret)
-		goto err_master;
+		goto err_unadopt;
 	dev_info(&pdev->dev, "management device for virtio id %u\n",
 		 gm->mdev.id.device);
 	return 0;
 
-err_master:
+err_unadopt:
+	if (gm->gdev) {
+		mutex_lock(&gm->lock);
+		ret_held = gpci_unadopt(gm);
+		mutex_unlock(&gm->lock);
+		if (ret_held) {
+			vp_modern_remove(&gm->mdev);
+			goto err_free;
+		}
+	}
 	pci_clear_master(pdev);
 err_modern:
 	vp_modern_remove(&gm->mdev);
 err_disable:
-	pci_disable_device(pdev);
+	/* A device still held keeps its function enabled. */
+	if (!held)
+		pci_disable_device(pdev);
 err_free:
+	mutex_destroy(&gm->lock);
 	kfree(gm);
 	return ret;
 }
@@ -1295,12 +1647,22 @@ err_free:
 static void gpci_remove(struct pci_dev *pdev)
 {
 	struct gpci_mgmt *gm = pci_get_drvdata(pdev);
+	bool held = false;
 
-	/* Deletes the vDPA device, if any, through gpci_dev_del(). */
+	mutex_lock(&gm->lock);
+	if (gm->gdev && gpci_holdable(gm->gdev))
+		held = !gpci_park(gm->gdev);
+	mutex_unlock(&gm->lock);
+	/* Deletes the vDPA device, if any is left, through gpci_dev_del(). */
 	vdpa_mgmtdev_unregister(&gm->mgmt);
-	pci_clear_master(pdev);
-	vp_modern_remove(&gm->mdev);
-	pci_disable_device(pdev);
+	if (!held) {
+		pci_clear_master(pdev);
+		vp_modern_remove(&gm->mdev);
+		pci_disable_device(pdev);
+	} else {
+		vp_modern_remove(&gm->mdev);
+	}
+	mutex_destroy(&gm->lock);
 	kfree(gm);
 }
 

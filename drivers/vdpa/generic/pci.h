@@ -24,6 +24,8 @@
 #include <linux/vringh.h>
 #include <linux/workqueue.h>
 
+#include "hold.h"
+
 /* IOVAs at the top of the domain, for the shadow-virtqueue mode's rings. */
 #define GPCI_SHADOW_IOVA_SIZE	SZ_64M
 /* Map entries a user-space driver may create. */
@@ -227,7 +229,8 @@ struct gpci_vq {
 
 /**
  * struct gpci_dev - the vDPA device of a function (at most one)
- * @vdpa: vdpa device; must stay the first member
+ * @vdpa: the vDPA device, vdpa_gen.ko's (hold.h): it outlives this module
+ *	when the module is replaced under an in-kernel driver
  * @gm: management device (the function)
  * @device_features: features offered: the card's, minus the hidden ones,
  *	restricted to what `vdpa dev add ... device_features` asked for
@@ -254,6 +257,8 @@ struct gpci_vq {
  * @map_gen: bumped by every dma_map and dma_unmap (atomic): a shadow
  *	queue whose ring could not be mapped into the kernel tries again
  *	after a change (&gpci_svq.map)
+ * @domain_later: adopted under a running driver (gpci_adopt()): @domain
+ *	is set up at the first reset
  * @iova_range: IOVAs a driver may map
  * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
  *	copies owned by us: never mapped for a driver
@@ -299,7 +304,7 @@ struct gpci_vq {
  * @cvq_ack_iova are protected by @shadow_lock.
  */
 struct gpci_dev {
-	struct vdpa_device vdpa;
+	struct vdpa_device *vdpa;
 	struct gpci_mgmt *gm;
 	u64 device_features;
 	u64 driver_features;
@@ -318,6 +323,7 @@ struct gpci_dev {
 	bool attached;
 	struct vhost_iotlb *iotlb;
 	atomic_t map_gen;
+	bool domain_later;
 	struct vdpa_iova_range iova_range;
 	struct list_head resv;
 	u8 *cfg_written;
@@ -347,8 +353,9 @@ struct gpci_dev {
  * @pdev: the function
  * @ids: @mgmt's class: the card's device ID, zero-terminated
  * @config_size: bytes of device config space the vDPA device shows
- * @gdev: the vDPA device, or NULL; set and cleared by dev_add/dev_del,
- *	which the vdpa core serialises
+ * @lock: protects @gdev: dev_add and dev_del (which the vdpa core
+ *	serialises) against the module's unload holding the device
+ * @gdev: the vDPA device, or NULL
  */
 struct gpci_mgmt {
 	struct vdpa_mgmt_dev mgmt;
@@ -356,12 +363,14 @@ struct gpci_mgmt {
 	struct pci_dev *pdev;
 	struct virtio_device_id ids[2];
 	size_t config_size;
+	struct mutex lock; /* @gdev */
 	struct gpci_dev *gdev;
 };
 
+/* Only while attached: the forwarders call our ops with it set. */
 static inline struct gpci_dev *to_gpci(struct vdpa_device *vdpa)
 {
-	return container_of(vdpa, struct gpci_dev, vdpa);
+	return vdpa_gen_hold_priv(vdpa);
 }
 
 static inline struct virtio_pci_modern_device *gpci_card(struct gpci_dev *gd)

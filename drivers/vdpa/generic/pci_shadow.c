@@ -182,7 +182,7 @@ static void gpci_shadow_fail(struct gpci_dev *gd, const char *why)
 	gpci_fast_off(gd);
 	if (gd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	dev_err(&gd->vdpa.dev, "shadow rings: %s: device needs reset\n", why);
+	dev_err(&gd->vdpa->dev, "shadow rings: %s: device needs reset\n", why);
 	gd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	for (u16 i = 0; i < gd->nvqs; i++) {
 		gd->vqs[i].svq.active = false;
@@ -814,7 +814,7 @@ static int gpci_svq_back(struct gpci_dev *gd, u16 idx)
 	/* The card no longer reads our ring. */
 	gpci_svq_free(gd, &vq->svq);
 	gd->backs++;
-	dev_info(&gd->vdpa.dev, "queue %u back on the driver's ring\n", idx);
+	dev_info(&gd->vdpa->dev, "queue %u back on the driver's ring\n", idx);
 	/*
 	 * A kick or an interrupt that came while the queue was switched went
 	 * to the worker, which now ignores the queue: the card looks at the
@@ -1683,7 +1683,7 @@ static int gpci_shadow_switch(struct gpci_dev *gd, u8 status)
 		gpci_shadow_fail(gd, "card did not restart on shadow rings");
 		return 0;
 	}
-	dev_info(&gd->vdpa.dev,
+	dev_info(&gd->vdpa->dev,
 		 "shadow rings on in %lld us, %u buffer(s) handed over again\n",
 		 ktime_us_delta(ktime_get(), t0), outstanding);
 	gpci_shadow_kick_all(gd);

@@ -34,7 +34,7 @@
 static void gpci_type_config(struct gpci_dev *gd, size_t offset, void *buf,
 			     unsigned int len)
 {
-	gd->vdpa.config->get_config(&gd->vdpa, offset, buf, len);
+	gd->vdpa->config->get_config(gd->vdpa, offset, buf, len);
 }
 
 static u64 gpci_blk_capacity(struct gpci_dev *gd)
@@ -192,7 +192,7 @@ void gpci_net_track(struct gpci_dev *gd, const u8 *cmd, size_t len)
 	    cmd[1] == VIRTIO_NET_CTRL_ANNOUNCE_ACK)
 		return;
 	if (!gd->netc_lost)
-		dev_warn(&gd->vdpa.dev,
+		dev_warn(&gd->vdpa->dev,
 			 "control command %u/%u not followed: cannot be replayed or saved\n",
 			 len ? cmd[0] : 0, len > 1 ? cmd[1] : 0);
 	gd->netc_lost = true;
@@ -208,7 +208,7 @@ static int gpci_net_send(struct gpci_dev *gd, u8 *buf, u8 class, u8 cmd,
 	hdr->cmd = cmd;
 	ret = gpci_cvq_send(gd, buf, sizeof(*hdr) + data_len);
 	if (ret)
-		dev_err(&gd->vdpa.dev, "replay of control command %u/%u: %d\n",
+		dev_err(&gd->vdpa->dev, "replay of control command %u/%u: %d\n",
 			class, cmd, ret);
 	return ret;
 }
@@ -244,7 +244,7 @@ int gpci_net_replay(struct gpci_dev *gd)
 	BUILD_BUG_ON(BIT(VIRTIO_NET_CTRL_RX_NOBCAST) != VDPA_MIG_NET_RX_NOBCAST);
 	lockdep_assert_held(&gd->shadow_lock);
 	if (gd->netc_lost)
-		dev_warn(&gd->vdpa.dev,
+		dev_warn(&gd->vdpa->dev,
 			 "control state not fully known: replaying what is\n");
 	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!buf)

@@ -3,8 +3,10 @@
 """Checksummed TCP transfer for the vdpa_generic selftests.
 
 server PORT          : accept one connection, print "<bytes> <sha256>" of what arrived
-client HOST PORT SIZE: connect (refusals retried for 30 s), send SIZE random bytes,
-                      print "<bytes> <sha256>" of what was sent
+client HOST PORT SIZE [GATE]: connect (refusals retried for 30 s), send SIZE
+                      random bytes, print "<bytes> <sha256>" of what was sent;
+                      with GATE, after half of them create GATE.half and wait
+                      (up to 120 s) until GATE exists before sending the rest
 """
 import hashlib
 import os
@@ -46,10 +48,22 @@ def connect(host, port):
             time.sleep(0.2)
 
 
-def client(host, port, size):
+def wait_gate(gate):
+    open(gate + ".half", "w").close()
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(gate)
+        time.sleep(0.05)
+
+
+def client(host, port, size, gate=None):
     sock = connect(host, port)
     h, left = hashlib.sha256(), size
     while left:
+        if gate and left <= size // 2:
+            wait_gate(gate)
+            gate = None
         chunk = os.urandom(min(left, 1 << 16))
         sock.sendall(chunk)
         h.update(chunk)
@@ -63,4 +77,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "server":
         server(int(sys.argv[2]))
     else:
-        client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+               sys.argv[5] if len(sys.argv) > 5 else None)

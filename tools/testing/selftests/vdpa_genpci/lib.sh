@@ -84,6 +84,21 @@ gp_add() {
 	bind_vdpa "$name" "$drv"
 }
 
+# gp_split_features BDF: hex features virtio_pci negotiated with the card,
+# below RING_PACKED (bit 34). With packed rings, EVENT_IDX and 64-entry
+# rings (the size a net card's control queue sets for all) the kernel
+# driver stalls TCP here, as it does under virtio_pci alone after "ethtool
+# -G rx 64 tx 64" (Documentation/vdpa/generic-pci.rst, known issues), so
+# in-kernel net tests run split rings.
+gp_split_features() {
+	local bits i f=0
+	bits=$(cat "$PCI/$1"/virtio*/features) || fail "$1 not on virtio_pci"
+	for ((i = 0; i < 34; i++)); do
+		[ "${bits:i:1}" = 1 ] && f=$((f | 1 << i))
+	done
+	printf '%x' "$f"
+}
+
 # gp_cleanup: delete every vDPA device on an admin-bound function and give
 # every virtio card back to virtio-pci. Safe to call more than once.
 gp_cleanup() {

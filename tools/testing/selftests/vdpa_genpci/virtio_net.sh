@@ -19,22 +19,8 @@ trap cleanup EXIT
 XFER=$SUITE_DIR/../vdpa_generic/tcp_xfer.py
 a=$(gp_card net 0)
 b=$(gp_card net 1)
-# The kernel driver on split rings: with packed ones and EVENT_IDX, 64-entry
-# rings (the size a net card's control queue sets for all) stall TCP here,
-# as they do under virtio_pci alone after "ethtool -G rx 64 tx 64"
-# (Documentation/vdpa/generic-pci.rst, known issues). So the devices offer what
-# virtio_pci negotiated with the cards, up to RING_PACKED (34) exclusive.
-split_features() {
-	local bits i f=0
-	bits=$(cat /sys/bus/pci/devices/"$1"/virtio*/features) ||
-		fail "$1 not on virtio_pci"
-	for ((i = 0; i < 34; i++)); do
-		[ "${bits:i:1}" = 1 ] && f=$((f | 1 << i))
-	done
-	printf '%x' "$f"
-}
-fa=$(split_features "$a")
-fb=$(split_features "$b")
+fa=$(gp_split_features "$a")
+fb=$(gp_split_features "$b")
 gp_take "$a"
 gp_take "$b"
 "$BUILD_DIR/gp_devadd" "pci/$a" gpn0 features "$fa" || fail "add gpn0"

@@ -1475,13 +1475,20 @@ EXPORT_SYMBOL_GPL(vdpa_gen_create);
 
 static int __init vdpa_gen_init(void)
 {
+	int ret;
+
 	vdpa_gen_wq = alloc_workqueue("vdpa_gen", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	return vdpa_gen_wq ? 0 : -ENOMEM;
+	if (!vdpa_gen_wq)
+		return -ENOMEM;
+	ret = vdpa_gen_hold_init();
+	if (ret)
+		destroy_workqueue(vdpa_gen_wq);
+	return ret;
 }
 
 static void __exit vdpa_gen_exit(void)
 {
-	vdpa_gen_hold_release_all();
+	vdpa_gen_hold_exit();
 	destroy_workqueue(vdpa_gen_wq);
 }
 

@@ -835,28 +835,75 @@ u32 vdpa_gen_hold_read(struct vdpa_device *vdpa,
 EXPORT_SYMBOL_GPL(vdpa_gen_hold_read);
 
 /*
- * Module exit: no parent is left to adopt what is held.  Each device goes
- * with its driver (whose reset stops the function), then the function is
- * disabled: the departed parent left it enabled for the adopter.
+ * A held device goes for good: with its driver (whose reset stops the
+ * function), then the function is disabled: the departed parent left it
+ * enabled for the adopter.  @h is off the list already.
  */
-void vdpa_gen_hold_release_all(void)
+static void hold_delete(struct vdpa_gen_hold *h)
+{
+	struct device *dma_dev = h->vdpa.dma_dev;
+
+	get_device(&h->vdpa.dev);
+	vdpa_unregister_device(&h->vdpa);
+	if (dma_dev && dev_is_pci(dma_dev)) {
+		pci_clear_master(to_pci_dev(dma_dev));
+		pci_disable_device(to_pci_dev(dma_dev));
+	}
+	put_device(&h->vdpa.dev);
+}
+
+/*
+ * A function removed (hot-unplug) while its device is held: nobody can
+ * adopt it any more.  BUS_NOTIFY_DEL_DEVICE comes before the function is
+ * torn down, so the driver's reset still reaches it.  A device being
+ * adopted is its new parent's to delete (its remove runs next).
+ */
+static int hold_pci_notify(struct notifier_block *nb, unsigned long action,
+			   void *data)
+{
+	struct vdpa_gen_hold *h, *found = NULL;
+	struct device *dev = data;
+
+	if (action != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+	mutex_lock(&hold_list_lock);
+	list_for_each_entry(h, &hold_list, node) {
+		if (h->vdpa.dma_dev == dev && !h->adopting) {
+			list_del_init(&h->node);
+			found = h;
+			break;
+		}
+	}
+	mutex_unlock(&hold_list_lock);
+	if (!found)
+		return NOTIFY_DONE;
+	dev_info(&found->vdpa.dev, "function %s removed while held\n",
+		 dev_name(dev));
+	hold_delete(found);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block hold_pci_nb = {
+	.notifier_call = hold_pci_notify,
+};
+
+int vdpa_gen_hold_init(void)
+{
+	return bus_register_notifier(&pci_bus_type, &hold_pci_nb);
+}
+
+/* Module exit: no parent is left to adopt what is held. */
+void vdpa_gen_hold_exit(void)
 {
 	struct vdpa_gen_hold *h, *tmp;
 	LIST_HEAD(gone);
 
+	bus_unregister_notifier(&pci_bus_type, &hold_pci_nb);
 	mutex_lock(&hold_list_lock);
 	list_splice_init(&hold_list, &gone);
 	mutex_unlock(&hold_list_lock);
 	list_for_each_entry_safe(h, tmp, &gone, node) {
-		struct device *dma_dev = h->vdpa.dma_dev;
-
 		list_del_init(&h->node);
-		get_device(&h->vdpa.dev);
-		vdpa_unregister_device(&h->vdpa);
-		if (dma_dev && dev_is_pci(dma_dev)) {
-			pci_clear_master(to_pci_dev(dma_dev));
-			pci_disable_device(to_pci_dev(dma_dev));
-		}
-		put_device(&h->vdpa.dev);
+		hold_delete(h);
 	}
 }

@@ -128,6 +128,7 @@ struct vdpa_gen_hold_state *vdpa_gen_hold_state_alloc(struct vdpa_device *vdpa);
 void vdpa_gen_hold_state_free(struct vdpa_gen_hold_state *st);
 struct vdpa_device *vdpa_gen_hold_adopt(struct device *dma_dev);
 void vdpa_gen_hold_unadopt(struct vdpa_device *vdpa);
-void vdpa_gen_hold_release_all(void);
+int vdpa_gen_hold_init(void);
+void vdpa_gen_hold_exit(void);
 
 #endif /* _VDPA_GEN_HOLD_H */

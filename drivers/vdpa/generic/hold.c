@@ -44,8 +44,13 @@ static const struct vdpa_config_ops *hold_enter(struct vdpa_gen_hold *h,
 						int *idx)
 	__acquires(&h->srcu)
 {
+	const struct vdpa_config_ops *ops;
+
 	*idx = srcu_read_lock(&h->srcu);
-	return srcu_dereference(h->ops, &h->srcu);
+	ops = srcu_dereference(h->ops, &h->srcu);
+	if (!ops)
+		smp_rmb(); /* @h->st after NULL ops: vdpa_gen_hold_detach() */
+	return ops;
 }
 
 static void hold_exit(struct vdpa_gen_hold *h, int idx)
@@ -761,6 +766,8 @@ void vdpa_gen_hold_detach(struct vdpa_device *vdpa,
 	mutex_lock(&h->lock);
 	spin_lock(&h->st_lock);
 	h->st = st;
+	/* A forwarder that sees no ops sees the snapshot (hold_enter()). */
+	smp_wmb();
 	rcu_assign_pointer(h->ops, NULL);
 	spin_unlock(&h->st_lock);
 	synchronize_srcu(&h->srcu);
@@ -773,6 +780,37 @@ void vdpa_gen_hold_detach(struct vdpa_device *vdpa,
 	mutex_unlock(&h->lock);
 }
 EXPORT_SYMBOL_GPL(vdpa_gen_hold_detach);
+
+/**
+ * vdpa_gen_hold_refresh - take a held device's snapshot again
+ * @vdpa: a device just detached with a snapshot
+ * @fill: writes the snapshot (under a spinlock: must not sleep)
+ * @data: for @fill
+ *
+ * For a parent whose op ran between its snapshot and the detach.  If the
+ * driver already changed the held device since the detach, the two cannot
+ * be merged: the device is then treated as reset (the function stops).
+ */
+void vdpa_gen_hold_refresh(struct vdpa_device *vdpa,
+			   void (*fill)(void *data,
+					struct vdpa_gen_hold_state *st),
+			   void *data)
+{
+	struct vdpa_gen_hold *h = to_hold(vdpa);
+	struct vdpa_gen_hold_state *st = h->st;
+
+	spin_lock(&h->st_lock);
+	if (!st->gen) {
+		u8 *config = st->config;
+
+		fill(data, st);
+		st->config = config;
+	} else {
+		hold_reset_held(h);
+	}
+	spin_unlock(&h->st_lock);
+}
+EXPORT_SYMBOL_GPL(vdpa_gen_hold_refresh);
 
 /**
  * vdpa_gen_hold_adopt - take a held device of function @dma_dev
@@ -845,7 +883,8 @@ static void hold_delete(struct vdpa_gen_hold *h)
 
 	get_device(&h->vdpa.dev);
 	vdpa_unregister_device(&h->vdpa);
-	if (dma_dev && dev_is_pci(dma_dev)) {
+	/* Unless the function went to another driver meanwhile. */
+	if (dma_dev && dev_is_pci(dma_dev) && !READ_ONCE(dma_dev->driver)) {
 		pci_clear_master(to_pci_dev(dma_dev));
 		pci_disable_device(to_pci_dev(dma_dev));
 	}

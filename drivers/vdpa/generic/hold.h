@@ -124,6 +124,10 @@ u32 vdpa_gen_hold_read(struct vdpa_device *vdpa,
 		       struct vdpa_gen_hold_state *copy);
 void vdpa_gen_hold_detach(struct vdpa_device *vdpa,
 			  struct vdpa_gen_hold_state *st);
+void vdpa_gen_hold_refresh(struct vdpa_device *vdpa,
+			   void (*fill)(void *data,
+					struct vdpa_gen_hold_state *st),
+			   void *data);
 struct vdpa_gen_hold_state *vdpa_gen_hold_state_alloc(struct vdpa_device *vdpa);
 void vdpa_gen_hold_state_free(struct vdpa_gen_hold_state *st);
 struct vdpa_device *vdpa_gen_hold_adopt(struct device *dma_dev);

@@ -309,22 +309,26 @@ static void gpci_maybe_detach(struct gpci_dev *gd)
  * Reset the card and wait until it says so (virtio 1.x 4.1.4.3.2): once it
  * reads back 0 the card no longer touches driver memory.
  */
-int gpci_card_reset(struct gpci_dev *gd)
+static int gpci_mdev_reset(struct virtio_pci_modern_device *card,
+			   struct device *dev)
 {
-	struct virtio_pci_modern_device *card = gpci_card(gd);
 	unsigned long timeout = jiffies + msecs_to_jiffies(GPCI_RESET_TIMEOUT_MS);
 	u8 st;
 
 	vp_modern_set_status(card, 0);
 	while ((st = vp_modern_get_status(card)) != 0) {
 		if (st == 0xff || time_after(jiffies, timeout)) {
-			dev_err(&gd->vdpa->dev, "card did not reset (status %#x)\n",
-				st);
+			dev_err(dev, "card did not reset (status %#x)\n", st);
 			return -ETIMEDOUT;
 		}
 		usleep_range(1000, 2000);
 	}
 	return 0;
+}
+
+int gpci_card_reset(struct gpci_dev *gd)
+{
+	return gpci_mdev_reset(gpci_card(gd), &gd->vdpa->dev);
 }
 
 /*
@@ -356,6 +360,7 @@ static int gpci_do_reset(struct gpci_dev *gd)
 {
 	int ret;
 
+	atomic_inc(&gd->drv_gen);
 	gpci_shadow_disarm(gd);
 	ret = gpci_card_reset(gd);
 	/*
@@ -398,6 +403,7 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 	struct gpci_dev *gd = to_gpci(vdpa);
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 
+	atomic_inc(&gd->drv_gen);
 	if (!status) {
 		gpci_do_reset(gd);
 		return;
@@ -452,6 +458,7 @@ static int gpci_set_driver_features(struct vdpa_device *vdpa, u64 features)
 {
 	struct gpci_dev *gd = to_gpci(vdpa);
 
+	atomic_inc(&gd->drv_gen);
 	if (features & ~gd->device_features)
 		return -EINVAL;
 	if (READ_ONCE(gd->shadow))
@@ -481,6 +488,7 @@ static int gpci_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 
 	if (!vq)
 		return -EINVAL;
+	atomic_inc(&vq->dev->drv_gen);
 	if (READ_ONCE(vq->dev->shadow))
 		return -EBUSY;
 	vq->desc_area = desc_area;
@@ -499,6 +507,7 @@ static void gpci_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 	struct gpci_vq *vq = gpci_vq(vdpa, idx);
 	struct gpci_dev *gd = to_gpci(vdpa);
 
+	atomic_inc(&gd->drv_gen);
 	if (!vq || num > GPCI_VQ_NUM_MAX)
 		return;
 	gpci_shadow_lock(gd);
@@ -555,6 +564,7 @@ static void gpci_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 
 	if (!vq)
 		return;
+	atomic_inc(&vq->dev->drv_gen);
 	spin_lock_irqsave(&vq->cb_lock, flags);
 	vq->cb = *cb;
 	spin_unlock_irqrestore(&vq->cb_lock, flags);
@@ -575,6 +585,7 @@ static void gpci_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 
 	if (!vq || !ready)
 		return;
+	atomic_inc(&gd->drv_gen);
 	/* Queue registers: see gpci_set_vq_num(). */
 	gpci_shadow_lock(gd);
 	if (gd->shadow || vp_modern_get_queue_enable(card, idx)) {
@@ -736,8 +747,8 @@ static bool gpci_config_range_ok(struct gpci_dev *gd, unsigned int offset,
 }
 
 /* Reread until the card's generation shows nothing changed meanwhile. */
-static void gpci_read_config(struct gpci_dev *gd, unsigned int offset,
-			     void *buf, unsigned int len)
+void gpci_read_config(struct gpci_dev *gd, unsigned int offset, void *buf,
+		      unsigned int len)
 {
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	u8 *p = buf;
@@ -768,6 +779,7 @@ static void gpci_set_config(struct vdpa_device *vdpa, unsigned int offset,
 
 	if (!gpci_config_range_ok(gd, offset, len))
 		return;
+	atomic_inc(&gd->drv_gen);
 	/* Replayed when the card is reset for the shadow rings. */
 	if (gd->cfg_written) {
 		memcpy(gd->cfg_written + offset, buf, len);
@@ -788,6 +800,7 @@ static void gpci_set_config_cb(struct vdpa_device *vdpa,
 	struct gpci_dev *gd = to_gpci(vdpa);
 	unsigned long flags;
 
+	atomic_inc(&gd->drv_gen);
 	spin_lock_irqsave(&gd->config_lock, flags);
 	gd->config_cb = *cb;
 	spin_unlock_irqrestore(&gd->config_lock, flags);
@@ -1202,7 +1215,7 @@ static int gpci_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	}
 	mutex_lock(&gm->lock);
 	ret = -EBUSY;	/* one vDPA device per function */
-	if (gm->gdev)
+	if (gm->gdev || gm->held_card)
 		goto err_unlock;
 
 	vdpa = vdpa_gen_hold_alloc(dev, name, vp_modern_get_num_queues(&gm->mdev),
@@ -1250,21 +1263,17 @@ err_unlock:
 	return ret;
 }
 
-/*
- * gm->lock held: delete @gd's device, from the vdpa core's dev_del
- * (@core_locked: under its device lock) or from our own probe.
- */
-static void gpci_delete(struct gpci_mgmt *gm, struct gpci_dev *gd,
-			bool core_locked)
+static bool gpci_holdable(struct gpci_dev *gd);
+static int gpci_park(struct gpci_dev *gd);
+
+/* gm->lock and the vdpa core's device lock held: delete @gd's device. */
+static void gpci_delete(struct gpci_mgmt *gm, struct gpci_dev *gd)
 {
 	struct vdpa_device *vdpa = gd->vdpa;
 
 	/* Unregistering may drop the last reference: keep one to tear down. */
 	get_device(&vdpa->dev);
-	if (core_locked)
-		_vdpa_unregister_device(vdpa);
-	else
-		vdpa_unregister_device(vdpa);
+	_vdpa_unregister_device(vdpa);
 	vdpa_migrate_ops_unregister(vdpa);
 	/* Whatever still holds a reference now reaches a device that is gone. */
 	vdpa_gen_hold_detach(vdpa, NULL);
@@ -1274,6 +1283,11 @@ static void gpci_delete(struct gpci_mgmt *gm, struct gpci_dev *gd,
 	put_device(&vdpa->dev);
 }
 
+/*
+ * Also what vdpa_mgmtdev_unregister() calls at remove: while the module
+ * unloads, a device an in-kernel driver runs is held instead (under the
+ * core's device lock, so no netlink reader sees its mdev change).
+ */
 static void gpci_dev_del(struct vdpa_mgmt_dev *mgmt, struct vdpa_device *vdpa)
 {
 	struct gpci_mgmt *gm = container_of(mgmt, struct gpci_mgmt, mgmt);
@@ -1281,12 +1295,9 @@ static void gpci_dev_del(struct vdpa_mgmt_dev *mgmt, struct vdpa_device *vdpa)
 
 	mutex_lock(&gm->lock);
 	gd = gm->gdev;
-	if (!gd || gd->vdpa != vdpa) {
-		/* Held for the next module meanwhile (gpci_remove()). */
-		mutex_unlock(&gm->lock);
-		return;
-	}
-	gpci_delete(gm, gd, true);
+	if (gd && gd->vdpa == vdpa &&
+	    !(gm->unloading && gpci_holdable(gd) && !gpci_park(gd)))
+		gpci_delete(gm, gd);
 	mutex_unlock(&gm->lock);
 }
 
@@ -1303,32 +1314,36 @@ MODULE_PARM_DESC(hold_on_unload,
 		 "keep devices an in-kernel driver runs when the module unloads, for the next one to adopt (default: on)");
 
 /*
- * At module unload, a device an in-kernel driver (virtio_vdpa) runs in
- * direct mode is held, not deleted: the card needs nothing of ours to
- * move data, the driver's rings and buffers are mapped by the DMA API of
- * the function, which stays enabled.  User-space drivers have their own
- * way (save the state, reload, load it); a plain unbind deletes.
+ * At module unload, a device virtio_vdpa runs in direct mode is held, not
+ * deleted: the card needs nothing of ours to move data, the driver's
+ * rings and buffers are mapped by the DMA API of the function, which stays
+ * enabled.  That the mappings survive the function's unbind is x86's
+ * (arch_teardown_dma_ops() is empty there).  User-space drivers have their
+ * own way (save the state, reload, load it); a plain unbind deletes.
  */
 static bool gpci_holdable(struct gpci_dev *gd)
 {
 	u8 status = vp_modern_get_status(gpci_card(gd));
+	struct device_driver *drv = READ_ONCE(gd->vdpa->dev.driver);
+	bool ok;
 
-	if (!hold_on_unload || module_is_live(THIS_MODULE) ||
+	if (!IS_ENABLED(CONFIG_X86) || !drv || strcmp(drv->name, "virtio_vdpa") ||
 	    !(status & VIRTIO_CONFIG_S_DRIVER_OK) ||
 	    status & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED) ||
 	    gpci_user_driver(gd))
 		return false;
 	gpci_shadow_lock(gd);
-	status = !gd->shadow && !gd->shadow_pending && !gd->suspended;
+	ok = !gd->shadow && !gd->shadow_pending && !gd->suspended;
 	for (u16 i = 0; i < gd->nvqs; i++)
-		status = status && !gd->vqs[i].svq.relay;
+		ok = ok && !gd->vqs[i].svq.relay;
 	mutex_unlock(&gd->shadow_lock);
-	return status;
+	return ok;
 }
 
 /* What the hold answers with until the next module adopts the device. */
-static void gpci_snapshot(struct gpci_dev *gd, struct vdpa_gen_hold_state *st)
+static void gpci_snapshot(void *data, struct vdpa_gen_hold_state *st)
 {
+	struct gpci_dev *gd = data;
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	unsigned long flags;
 
@@ -1357,31 +1372,40 @@ static void gpci_snapshot(struct gpci_dev *gd, struct vdpa_gen_hold_state *st)
 }
 
 /*
- * Leave @gd's device to the hold: the card keeps running with its
- * interrupts off (INTx too: pci_free_irq_vectors() turns it back on, and
- * a line nobody handles would be disabled for every device on it) and
- * keeps bus mastering.  The vdpa core must not see the device as ours any
- * more: vdpa_mgmtdev_unregister() deletes the devices of its mgmtdev.
+ * From dev_del while the module unloads (gm->lock and the vdpa core's
+ * device lock held): leave @gd's device to the hold.  The card keeps
+ * running with its interrupts off (INTx too: pci_free_irq_vectors() turns
+ * it back on, and a line nobody handles would be disabled for every
+ * device on it) and keeps bus mastering.  Without its mdev the vdpa core
+ * no longer sees the device as ours: vdpa_mgmtdev_unregister() passes it
+ * by.  An op that ran between the snapshot and the detach is caught by
+ * @gd->drv_gen and the snapshot taken again (vdpa_gen_hold_refresh()).
  */
 static int gpci_park(struct gpci_dev *gd)
 {
 	struct vdpa_device *vdpa = gd->vdpa;
+	struct gpci_mgmt *gm = gd->gm;
 	struct vdpa_gen_hold_state *st;
+	int gen;
 
 	st = vdpa_gen_hold_state_alloc(vdpa);
 	if (!st)
 		return -ENOMEM;
+	gen = atomic_read(&gd->drv_gen);
 	gpci_snapshot(gd, st);
-	WRITE_ONCE(vdpa->mdev, NULL);
+	vdpa->mdev = NULL;
 	vdpa_migrate_ops_unregister(vdpa);
 	vdpa_gen_hold_detach(vdpa, st);
+	if (atomic_read(&gd->drv_gen) != gen)
+		vdpa_gen_hold_refresh(vdpa, gpci_snapshot, gd);
 	gpci_release_card(gd);
-	pci_intx(gd->gm->pdev, 0);
+	pci_intx(gm->pdev, 0);
 	if (gd->domain)
 		iommu_domain_free(gd->domain);	/* never attached: no user */
 	dev_info(&vdpa->dev, "held for the next vdpa_gen_pci (%s)\n",
-		 pci_name(gd->gm->pdev));
-	gd->gm->gdev = NULL;
+		 pci_name(gm->pdev));
+	gm->gdev = NULL;
+	gm->parked = true;
 	gpci_free(gd);
 	return 0;
 }
@@ -1434,11 +1458,14 @@ static void gpci_adopt_vectors(struct gpci_dev *gd)
 }
 
 /*
- * A held device of @gm's function: take it over without a reset.  The
- * card's vectors are programmed again (MSI-X was off meanwhile), then
- * every ready queue's doorbell is rung and every callback called once,
- * for the kicks and interrupts that went nowhere while it was held.  A
- * driver that reset the device meanwhile gets a reset card.
+ * gm->lock held, @gm's mgmtdev registered (not under gm->lock: the vdpa
+ * core's device lock comes first): take a held device of its
+ * function over without a reset.  The card's vectors are programmed again
+ * (MSI-X was off meanwhile), then every ready queue's doorbell is rung and
+ * every callback called once, for the kicks and interrupts that went
+ * nowhere while it was held.  A driver that reset the device meanwhile
+ * gets a reset card.  The device becomes the mgmtdev's last, once nothing
+ * can fail: a netlink reader never sees an mdev that goes away.
  */
 static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 {
@@ -1456,10 +1483,9 @@ static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 		ret = PTR_ERR(gd);
 		goto err_state;
 	}
-	WRITE_ONCE(vdpa->mdev, &gm->mgmt);
 	ret = vdpa_migrate_ops_register(vdpa, &gpci_mig_ops);
 	if (ret)
-		goto err_mdev;
+		goto err_release;
 	do {
 		if (st->reset && !was_reset) {
 			/* Bus mastering comes back on a quiet card only. */
@@ -1480,8 +1506,14 @@ static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 	if (ret)
 		goto err_mig_ops;
 	gm->gdev = gd;
-	/* What went nowhere while held: kicks, interrupts, config changes. */
+	WRITE_ONCE(vdpa->mdev, &gm->mgmt);
+	/*
+	 * What went nowhere while held: kicks, interrupts, config changes.
+	 * With bottom halves off, as in an interrupt: a callback that
+	 * schedules NAPI has it run when they come back on.
+	 */
 	if (!was_reset) {
+		local_bh_disable();
 		for (u16 i = 0; i < gd->nvqs; i++) {
 			if (!gd->vqs[i].enabled)
 				continue;
@@ -1489,6 +1521,7 @@ static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 			gpci_run_cb(&gd->vqs[i].cb_lock, &gd->vqs[i].cb);
 		}
 		gpci_run_cb(&gd->config_lock, &gd->config_cb);
+		local_bh_enable();
 	}
 	dev_info(&vdpa->dev, "adopted by this vdpa_gen_pci (%s)%s\n",
 		 pci_name(gm->pdev), was_reset ? ", reset while held" : "");
@@ -1497,14 +1530,12 @@ static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 
 err_mig_ops:
 	vdpa_migrate_ops_unregister(vdpa);
-err_mdev:
-	WRITE_ONCE(vdpa->mdev, NULL);
+err_release:
 	gpci_release_card(gd);
 	pci_intx(gm->pdev, 0);
 	gpci_free(gd);
 err_state:
 	vdpa_gen_hold_state_free(st);
-	vdpa_gen_hold_unadopt(vdpa);
 	return ret;
 }
 
@@ -1547,26 +1578,10 @@ static size_t gpci_config_size(const struct virtio_pci_modern_device *card)
 	return min_t(size_t, type, card->device_len);
 }
 
-/*
- * gm->lock held.  A device this probe adopted but cannot offer (its
- * mgmtdev did not register): held again (true), or deleted if even that
- * fails.
- */
-static bool gpci_unadopt(struct gpci_mgmt *gm)
-{
-	struct gpci_dev *gd = gm->gdev;
-
-	if (!gpci_park(gd))
-		return true;
-	gpci_delete(gm, gd, false);
-	return false;
-}
-
 static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct vdpa_device *held;
 	struct gpci_mgmt *gm;
-	bool ret_held;
 	int ret;
 
 	gm = kzalloc(sizeof(*gm), GFP_KERNEL);
@@ -1594,9 +1609,17 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		ret = -ENODEV;
 		goto err_modern;
 	}
-	/* An adopted card gets it back in gpci_adopt(), after any reset. */
-	if (!held)
+	/*
+	 * Whoever had the card last may have left it running (a held device
+	 * deleted by vdpa_gen only lost its bus mastering): quiet before it
+	 * may master again.  An adopted card gets it back in gpci_adopt().
+	 */
+	if (!held) {
+		ret = gpci_mdev_reset(&gm->mdev, &pdev->dev);
+		if (ret)
+			goto err_modern;
 		pci_set_master(pdev);
+	}
 	gm->config_size = gpci_config_size(&gm->mdev);
 
 	gm->ids[0].device = gm->mdev.id.device;
@@ -1608,35 +1631,37 @@ static int gpci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	gm->mgmt.supported_features = gpci_card_features(gm);
 	gm->mgmt.max_supported_vqs = vp_modern_get_num_queues(&gm->mdev);
 	pci_set_drvdata(pdev, gm);
-	if (held) {
-		ret = gpci_adopt(gm, held);
-		if (ret)
-			goto err_modern;
-		held = NULL;	/* ours now: unwound like a new device */
-	}
+	/* No dev_add on a card a held device runs, adopted or not (yet). */
+	gm->held_card = !!held;
 	ret = vdpa_mgmtdev_register(&gm->mgmt);
 	if (ret)
-		goto err_unadopt;
+		goto err_register;
+	if (held) {
+		mutex_lock(&gm->lock);
+		ret = gpci_adopt(gm, held);
+		if (!ret)
+			gm->held_card = false;
+		mutex_unlock(&gm->lock);
+		if (ret)
+			goto err_unregister;
+	}
 	dev_info(&pdev->dev, "management device for virtio id %u\n",
 		 gm->mdev.id.device);
 	return 0;
 
-err_unadopt:
-	if (gm->gdev) {
-		mutex_lock(&gm->lock);
-		ret_held = gpci_unadopt(gm);
-		mutex_unlock(&gm->lock);
-		if (ret_held) {
-			vp_modern_remove(&gm->mdev);
-			goto err_free;
-		}
-	}
-	pci_clear_master(pdev);
+err_unregister:
+	/* The adoption failed: no device is ours to delete. */
+	vdpa_mgmtdev_unregister(&gm->mgmt);
+err_register:
+	if (!held)
+		pci_clear_master(pdev);
 err_modern:
 	vp_modern_remove(&gm->mdev);
 err_disable:
 	/* A device still held keeps its function enabled. */
-	if (!held)
+	if (held)
+		vdpa_gen_hold_unadopt(held);
+	else
 		pci_disable_device(pdev);
 err_free:
 	mutex_destroy(&gm->lock);
@@ -1647,21 +1672,17 @@ err_free:
 static void gpci_remove(struct pci_dev *pdev)
 {
 	struct gpci_mgmt *gm = pci_get_drvdata(pdev);
-	bool held = false;
 
 	mutex_lock(&gm->lock);
-	if (gm->gdev && gpci_holdable(gm->gdev))
-		held = !gpci_park(gm->gdev);
+	gm->unloading = hold_on_unload && !module_is_live(THIS_MODULE);
 	mutex_unlock(&gm->lock);
-	/* Deletes the vDPA device, if any is left, through gpci_dev_del(). */
+	/* Deletes or holds the vDPA device, if any, through gpci_dev_del(). */
 	vdpa_mgmtdev_unregister(&gm->mgmt);
-	if (!held) {
+	if (!gm->parked)
 		pci_clear_master(pdev);
-		vp_modern_remove(&gm->mdev);
+	vp_modern_remove(&gm->mdev);
+	if (!gm->parked)
 		pci_disable_device(pdev);
-	} else {
-		vp_modern_remove(&gm->mdev);
-	}
 	mutex_destroy(&gm->lock);
 	kfree(gm);
 }

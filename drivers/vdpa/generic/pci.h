@@ -259,6 +259,8 @@ struct gpci_vq {
  *	after a change (&gpci_svq.map)
  * @domain_later: adopted under a running driver (gpci_adopt()): @domain
  *	is set up at the first reset
+ * @drv_gen: bumped by every op that changes what gpci_snapshot() reads
+ *	(atomic): a module unload that raced with one takes it again
  * @iova_range: IOVAs a driver may map
  * @resv: the function's IOMMU reserved regions (MSI window, RMRRs...),
  *	copies owned by us: never mapped for a driver
@@ -324,6 +326,7 @@ struct gpci_dev {
 	struct vhost_iotlb *iotlb;
 	atomic_t map_gen;
 	bool domain_later;
+	atomic_t drv_gen;
 	struct vdpa_iova_range iova_range;
 	struct list_head resv;
 	u8 *cfg_written;
@@ -353,9 +356,15 @@ struct gpci_dev {
  * @pdev: the function
  * @ids: @mgmt's class: the card's device ID, zero-terminated
  * @config_size: bytes of device config space the vDPA device shows
- * @lock: protects @gdev: dev_add and dev_del (which the vdpa core
- *	serialises) against the module's unload holding the device
+ * @lock: protects @gdev, @unloading, @parked and @held_card: dev_add and
+ *	dev_del (the vdpa core calls them under its device lock, which is
+ *	taken first) against the adoption of a held device at probe
  * @gdev: the vDPA device, or NULL
+ * @unloading: the module is going (and hold_on_unload): dev_del holds the
+ *	device instead of deleting it, if gpci_holdable()
+ * @parked: dev_del held the device: the function stays enabled
+ * @held_card: a held device runs the card and was not adopted (yet, or
+ *	the adoption failed and the probe unwinds): no dev_add
  */
 struct gpci_mgmt {
 	struct vdpa_mgmt_dev mgmt;
@@ -363,8 +372,11 @@ struct gpci_mgmt {
 	struct pci_dev *pdev;
 	struct virtio_device_id ids[2];
 	size_t config_size;
-	struct mutex lock; /* @gdev */
+	struct mutex lock; /* @gdev, @unloading, @parked, @held_card */
 	struct gpci_dev *gdev;
+	bool unloading;
+	bool parked;
+	bool held_card;
 };
 
 /* Only while attached: the forwarders call our ops with it set. */
@@ -395,6 +407,8 @@ static inline bool gpci_vq_relayed(struct gpci_dev *gd, struct gpci_vq *vq)
 
 /* pci.c */
 int gpci_card_reset(struct gpci_dev *gd);
+void gpci_read_config(struct gpci_dev *gd, unsigned int offset, void *buf,
+		      unsigned int len);
 void gpci_run_cb(spinlock_t *lock, const struct vdpa_callback *cbp);
 u16 gpci_vq_vector(struct gpci_dev *gd, u16 idx);
 u64 gpci_card_driver_features(struct gpci_dev *gd, u64 features);

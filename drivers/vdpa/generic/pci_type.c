@@ -34,7 +34,7 @@
 static void gpci_type_config(struct gpci_dev *gd, size_t offset, void *buf,
 			     unsigned int len)
 {
-	gd->vdpa->config->get_config(gd->vdpa, offset, buf, len);
+	gpci_read_config(gd, offset, buf, len);
 }
 
 static u64 gpci_blk_capacity(struct gpci_dev *gd)

@@ -8,8 +8,8 @@
 # ends, its second half sent while the module was gone), a direct write
 # made while it was gone completes and reads back, mounted ext4 files read
 # back. Then: a driver that resets a held device (unbinding virtio_vdpa)
-# stops the card, the next module starts from a reset and the device works
-# again; rmmod vdpa_gen deletes what is held and disables the functions;
+# stops the card, a driver that binds meanwhile fails its probe, the next
+# module starts from a reset and the device works again; rmmod vdpa_gen deletes what is held and disables the functions;
 # with hold_on_unload=0 the devices go with the module.
 set -u
 # shellcheck source=lib.sh
@@ -159,8 +159,12 @@ rm -f /tmp/gpci-upgrade.during
 reload
 echo gpu1 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
 [ -e "/sys/bus/vdpa/devices/gpu1" ] || fail "gpu1 gone at unbind"
+# A driver that binds while no module is there fails its probe, cleanly.
+echo gpu1 >/sys/bus/vdpa/drivers_probe
+gp_netdev gpu1 >/dev/null && fail "virtio_net came up on a held device"
 insmod "$GP_KO" || fail "insmod after a held reset"
 [ "$(dmesg_count "reset while held")" -eq 1 ] || fail "held reset not seen"
+echo gpu1 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
 bind_vdpa gpu1 virtio_vdpa
 if_b=$(gp_netdev gpu1) || fail "no netdev on gpu1 after the held reset"
 ip link set "$if_b" netns gpu_b

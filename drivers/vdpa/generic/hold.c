@@ -724,7 +724,6 @@ int vdpa_gen_hold_attach(struct vdpa_device *vdpa,
 	if (!hold_ops_complete(ops))
 		return -EINVAL;
 	mutex_lock(&h->lock);
-	h->priv = priv;
 	/* Under st_lock: a held change either came before @seen or forwards. */
 	spin_lock(&h->st_lock);
 	if (h->st && (!seen || h->st->gen != seen->gen)) {
@@ -732,6 +731,8 @@ int vdpa_gen_hold_attach(struct vdpa_device *vdpa,
 		mutex_unlock(&h->lock);
 		return -EAGAIN;
 	}
+	h->priv = priv;
+	/* Publishes @priv too: the forwarders read it after the ops. */
 	rcu_assign_pointer(h->ops, ops);
 	st = h->st;
 	spin_unlock(&h->st_lock);

@@ -236,19 +236,33 @@ bool gpci_user_driver(struct gpci_dev *gd)
 	return attached;
 }
 
+/* Point queue @idx's interrupts at its vector (queue registers: see below). */
+static void gpci_vq_set_vector(struct gpci_dev *gd, u16 idx)
+{
+	u16 vec = gpci_vq_vector(gd, idx);
+
+	if (vp_modern_queue_vector(gpci_card(gd), idx, vec) != vec)
+		dev_warn(&gd->vdpa->dev, "queue %u: card refused vector %u\n",
+			 idx, vec);
+}
+
+static void gpci_config_set_vector(struct gpci_dev *gd)
+{
+	if (vp_modern_config_vector(gpci_card(gd), GPCI_CONFIG_VECTOR) !=
+	    GPCI_CONFIG_VECTOR)
+		dev_warn(&gd->vdpa->dev, "card refused the config vector\n");
+}
+
 /* Give the card queue @idx (the driver's ring unless @ours) and enable it. */
 static void gpci_vq_start(struct gpci_dev *gd, u16 idx, bool ours)
 {
 	struct virtio_pci_modern_device *card = gpci_card(gd);
 	struct gpci_vq *vq = &gd->vqs[idx];
-	u16 vec = gpci_vq_vector(gd, idx);
 
 	if (!ours)
 		vp_modern_queue_address(card, idx, vq->desc_area,
 					vq->driver_area, vq->device_area);
-	if (vp_modern_queue_vector(card, idx, vec) != vec)
-		dev_warn(&gd->vdpa->dev, "queue %u: card refused vector %u\n",
-			 idx, vec);
+	gpci_vq_set_vector(gd, idx);
 	vp_modern_set_queue_enable(card, idx, true);
 }
 
@@ -417,9 +431,8 @@ static void gpci_set_status(struct vdpa_device *vdpa, u8 status)
 		return;
 	}
 	/* The card forgot its config vector when it was reset. */
-	if (!vp_modern_get_status(card) &&
-	    vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) != GPCI_CONFIG_VECTOR)
-		dev_warn(&vdpa->dev, "card refused the config vector\n");
+	if (!vp_modern_get_status(card))
+		gpci_config_set_vector(gd);
 	/*
 	 * A dirty log started or a state loaded before DRIVER_OK: the card
 	 * starts on shadow rings and never sees the driver's, not even the
@@ -1042,6 +1055,17 @@ static void gpci_release_card(struct gpci_dev *gd)
 }
 
 /*
+ * gpci_release_card() for a card a held device keeps running: its
+ * interrupts go, INTx included (pci_free_irq_vectors() turns it back on,
+ * and a line nobody handles would be disabled for every device on it).
+ */
+static void gpci_release_held_card(struct gpci_dev *gd)
+{
+	gpci_release_card(gd);
+	pci_intx(gd->gm->pdev, 0);
+}
+
+/*
  * Give back what the device took of the function: called once the device
  * is off the bus (or never made it there), while the function is still
  * ours.  The card stops DMA before its maps and interrupts go away.
@@ -1374,9 +1398,7 @@ static void gpci_snapshot(void *data, struct vdpa_gen_hold_state *st)
 /*
  * From dev_del while the module unloads (gm->lock and the vdpa core's
  * device lock held): leave @gd's device to the hold.  The card keeps
- * running with its interrupts off (INTx too: pci_free_irq_vectors() turns
- * it back on, and a line nobody handles would be disabled for every
- * device on it) and keeps bus mastering.  Without its mdev the vdpa core
+ * running with its interrupts off and keeps bus mastering.  Without its mdev the vdpa core
  * no longer sees the device as ours: vdpa_mgmtdev_unregister() passes it
  * by.  An op that ran between the snapshot and the detach is caught by
  * @gd->drv_gen and the snapshot taken again (vdpa_gen_hold_refresh()).
@@ -1398,8 +1420,7 @@ static int gpci_park(struct gpci_dev *gd)
 	vdpa_gen_hold_detach(vdpa, st);
 	if (atomic_read(&gd->drv_gen) != gen)
 		vdpa_gen_hold_refresh(vdpa, gpci_snapshot, gd);
-	gpci_release_card(gd);
-	pci_intx(gm->pdev, 0);
+	gpci_release_held_card(gd);
 	if (gd->domain)
 		iommu_domain_free(gd->domain);	/* never attached: no user */
 	dev_info(&vdpa->dev, "held for the next vdpa_gen_pci (%s)\n",
@@ -1443,18 +1464,10 @@ static void gpci_adopt_state(struct gpci_dev *gd,
 /* MSI-X was off while held: the card's vectors, as gpci_vq_start() sets. */
 static void gpci_adopt_vectors(struct gpci_dev *gd)
 {
-	struct virtio_pci_modern_device *card = gpci_card(gd);
-
-	if (vp_modern_config_vector(card, GPCI_CONFIG_VECTOR) !=
-	    GPCI_CONFIG_VECTOR)
-		dev_warn(&gd->vdpa->dev, "card refused the config vector\n");
-	for (u16 i = 0; i < gd->nvqs; i++) {
-		u16 vec = gpci_vq_vector(gd, i);
-
-		if (gd->vqs[i].enabled && vp_modern_queue_vector(card, i, vec) != vec)
-			dev_warn(&gd->vdpa->dev,
-				 "queue %u: card refused vector %u\n", i, vec);
-	}
+	gpci_config_set_vector(gd);
+	for (u16 i = 0; i < gd->nvqs; i++)
+		if (gd->vqs[i].enabled)
+			gpci_vq_set_vector(gd, i);
 }
 
 /*
@@ -1531,8 +1544,7 @@ static int gpci_adopt(struct gpci_mgmt *gm, struct vdpa_device *vdpa)
 err_mig_ops:
 	vdpa_migrate_ops_unregister(vdpa);
 err_release:
-	gpci_release_card(gd);
-	pci_intx(gm->pdev, 0);
+	gpci_release_held_card(gd);
 	gpci_free(gd);
 err_state:
 	vdpa_gen_hold_state_free(st);

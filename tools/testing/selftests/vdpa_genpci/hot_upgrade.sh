@@ -72,14 +72,8 @@ idx_b=$(cat "/sys/class/net/$if_b/ifindex")
 virt_a=$(gp_virtio gpu0)
 log "gpu0 -> $if_a ($idx_a), gpu1 -> $if_b ($idx_b), gpub -> /dev/$disk"
 
-ip netns add gpu_a
-ip netns add gpu_b
-ip link set "$if_a" netns gpu_a
-ip link set "$if_b" netns gpu_b
-ip -n gpu_a addr add 10.79.0.1/24 dev "$if_a"
-ip -n gpu_b addr add 10.79.0.2/24 dev "$if_b"
-ip -n gpu_a link set "$if_a" up
-ip -n gpu_b link set "$if_b" up
+gp_netns_if gpu_a "$if_a" 10.79.0.1
+gp_netns_if gpu_b "$if_b" 10.79.0.2
 wait_for 10 ip netns exec gpu_a ping -c 1 -W 1 10.79.0.2 || fail "no link"
 
 mkfs.ext4 -q -F "/dev/$disk" || fail mkfs
@@ -167,9 +161,7 @@ insmod "$GP_KO" || fail "insmod after a held reset"
 echo gpu1 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
 bind_vdpa gpu1 virtio_vdpa
 if_b=$(gp_netdev gpu1) || fail "no netdev on gpu1 after the held reset"
-ip link set "$if_b" netns gpu_b
-ip -n gpu_b addr add 10.79.0.2/24 dev "$if_b"
-ip -n gpu_b link set "$if_b" up
+gp_netns_if gpu_b "$if_b" 10.79.0.2
 wait_for 10 ip netns exec gpu_a ping -c 1 -W 1 10.79.0.2 ||
 	fail "no traffic after the held reset"
 ip netns exec gpu_a ping -c 3 -i 0.2 -W 2 10.79.0.2 || fail "ping after reset"

@@ -99,6 +99,15 @@ gp_split_features() {
 	printf '%x' "$f"
 }
 
+# gp_netns_if NS IF ADDR: move netdev IF into namespace NS (made if
+# missing) with address ADDR/24, up.
+gp_netns_if() {
+	[ -e "/run/netns/$1" ] || ip netns add "$1"
+	ip link set "$2" netns "$1"
+	ip -n "$1" addr add "$3/24" dev "$2"
+	ip -n "$1" link set "$2" up
+}
+
 # gp_cleanup: delete every vDPA device on an admin-bound function and give
 # every virtio card back to virtio-pci. Safe to call more than once.
 gp_cleanup() {

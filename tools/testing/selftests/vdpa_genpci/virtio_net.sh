@@ -34,14 +34,8 @@ if_b=$(gp_netdev gpn1) || fail "no netdev on gpn1"
 	fail "gpn0 MAC $(cat "/sys/class/net/$if_a/address")"
 log "gpn0 -> $if_a, gpn1 -> $if_b"
 
-ip netns add gpn_a
-ip netns add gpn_b
-ip link set "$if_a" netns gpn_a
-ip link set "$if_b" netns gpn_b
-ip -n gpn_a addr add 10.78.0.1/24 dev "$if_a"
-ip -n gpn_b addr add 10.78.0.2/24 dev "$if_b"
-ip -n gpn_a link set "$if_a" up
-ip -n gpn_b link set "$if_b" up
+gp_netns_if gpn_a "$if_a" 10.78.0.1
+gp_netns_if gpn_b "$if_b" 10.78.0.2
 wait_for 10 ip netns exec gpn_a ping -c 1 -W 1 10.78.0.2 || fail "no link"
 ip netns exec gpn_a ping -c 5 -i 0.2 -W 2 10.78.0.2 || fail "ping a->b"
 ip netns exec gpn_b ping -c 3 -i 0.2 -W 2 10.78.0.1 || fail "ping b->a"
